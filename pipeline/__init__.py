@@ -1,0 +1,1 @@
+"""Edge deployment pipeline: train, distill, quantize, convert, package and benchmark models."""

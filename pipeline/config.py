@@ -1,0 +1,149 @@
+"""Typed build configuration (`pipeline.toml`): every key has a default; unknown keys are errors.
+
+Each stage reads only its own sections (see `pipeline.stages.*.CONFIG_SECTIONS`); those sections,
+not the whole file, enter the stage's cache key, so editing `[bench]` never retrains a teacher.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PipelineError
+from .schema_errors import describe
+
+DEFAULT_CONFIG_NAME = "pipeline.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Section):
+    dataset: str = "digits"  # digits | mnist1d | folder:PATH | npz:PATH
+    seed: int = 0
+    val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    # Used only when a dataset has no test split of its own (folder: without train/ + test/).
+    test_fraction: float = Field(0.2, gt=0.0, lt=0.5)
+    calibration_samples: int = Field(256, ge=1, le=100_000)
+    # folder: datasets with mixed image sizes are an error unless a size is given here.
+    image_size: tuple[int, int] | None = None
+    max_train_samples: int | None = Field(None, ge=1)
+
+
+class TeacherConfig(Section):
+    family: Literal["auto", "resnet2d", "cnn1d"] = "auto"
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    patience: int = Field(8, ge=1)
+    width: int = Field(32, ge=4)
+    seed: int = 0
+
+
+class StudentConfig(Section):
+    family: Literal["auto", "dscnn", "cnn1d", "mlp"] = "auto"
+    width_multiplier: float | Literal["auto"] = "auto"
+    depth: int | Literal["auto"] = "auto"
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    seed: int = 0
+    # Fraction of the target's flash/RAM budget the estimate may use.
+    budget_margin: float = Field(0.8, gt=0, le=1)
+
+
+class DistillConfig(Section):
+    temperature: float = Field(4.0, gt=0)
+    alpha: float = Field(0.7, ge=0, le=1)
+    hints: bool = False
+    hint_weight: float = Field(1.0, ge=0)
+    teachers: int = Field(1, ge=1)
+    assistant: bool = False
+    cache_teacher_logits: bool = True
+
+
+class PruneConfig(Section):
+    enabled: bool = False
+    fraction: float = Field(0.3, ge=0, lt=1)
+    importance: Literal["l1", "bn"] = "l1"
+    step: float = Field(0.1, gt=0, le=1)
+    finetune_epochs: int = Field(3, ge=0)
+
+
+class QuantizeConfig(Section):
+    mode: Literal["ptq", "qat"] = "ptq"
+    qat_epochs: int = Field(5, ge=1)
+
+
+class ConvertConfig(Section):
+    opset: int = Field(17, ge=13, le=21)
+
+
+class VerifyConfig(Section):
+    min_agreement: float = Field(0.999, ge=0, le=1)
+    max_accuracy_drop_pt: float = Field(1.0, ge=0)
+
+
+class BenchConfig(Section):
+    warmup: int = Field(5, ge=0)
+    runs: int = Field(20, ge=1)
+    inputs: int = Field(5, ge=1)
+    threads: int = Field(1, ge=1)
+    timeout_s: float = Field(600.0, gt=0)
+
+
+class BuildConfig(Section):
+    dir: str = "build"
+    cache_dir: str = ""  # empty: <dir>/cache
+
+
+class Config(Section):
+    data: DataConfig = DataConfig()
+    teacher: TeacherConfig = TeacherConfig()
+    student: StudentConfig = StudentConfig()
+    distill: DistillConfig = DistillConfig()
+    prune: PruneConfig = PruneConfig()
+    quantize: QuantizeConfig = QuantizeConfig()
+    convert: ConvertConfig = ConvertConfig()
+    verify: VerifyConfig = VerifyConfig()
+    bench: BenchConfig = BenchConfig()
+    build: BuildConfig = BuildConfig()
+
+    def section(self, name: str) -> dict:
+        return getattr(self, name).model_dump(mode="json")
+
+    def with_overrides(self, **sections: dict) -> Config:
+        data = self.model_dump(mode="json")
+        for name, values in sections.items():
+            data.setdefault(name, {}).update(values)
+        return validate(data, "<overrides>")
+
+
+def validate(data: dict, source: Path | str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise describe(err, Config, source) from None
+
+
+def load(path: Path | str | None = None, *, cwd: Path | None = None) -> Config:
+    """Load `path`, or `./pipeline.toml` when present, or the defaults."""
+    if path is None:
+        candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+        if not candidate.exists():
+            return Config()
+        path = candidate
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise PipelineError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise PipelineError(f"{path}: not valid TOML: {err}") from None
+    return validate(data, path)

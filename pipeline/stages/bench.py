@@ -1,0 +1,15 @@
+"""Stage `bench`: run the package on the device (emulator by default) and measure it."""
+from __future__ import annotations
+
+from ..adapters import ADAPTERS
+from .base import Artifact, Context
+
+NAME = "bench"
+INPUTS = ("data", "convert", "package")
+CONFIG_SECTIONS = ("bench",)
+TARGET_FIELDS = ("id", "kind", "arch", "core", "clock_mhz", "threads", "emulator", "board", "default_device")
+# The device choice (`--device`) enters the key through Context.options (see pipeline.build).
+
+
+def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
+    return ADAPTERS.get(ctx.target.kind).bench(ctx, inputs)

@@ -1,0 +1,16 @@
+"""Stage `package`: hand the converted model to the target kind's adapter (bundle, firmware, app)."""
+from __future__ import annotations
+
+from ..adapters import ADAPTERS
+from .base import Artifact, Context
+
+NAME = "package"
+INPUTS = ("data", "convert", "verify")
+CONFIG_SECTIONS: tuple[str, ...] = ()
+# Everything an adapter may read from the target enters the key: a board edit re-packages.
+TARGET_FIELDS = ("id", "kind", "arch", "core", "fpu", "clock_mhz", "flash_kb", "ram_kb", "threads",
+                 "runtimes", "emulator", "board")
+
+
+def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
+    return ADAPTERS.get(ctx.target.kind).package(ctx, inputs)
