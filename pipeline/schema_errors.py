@@ -21,7 +21,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def describe(err: ValidationError, model: type[BaseModel], source: Path | str) -> PipelineError:
-    first = err.errors()[0]
+    # A misspelled key shows up twice (unknown 'ram_kbb' + missing 'ram_kb'): report the typo.
+    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(first["loc"])
     key = ".".join(str(p) for p in loc) or "<root>"
     value = first.get("input")
