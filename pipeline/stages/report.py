@@ -8,9 +8,12 @@ than a crash. What each input may hold (all optional):
   bench (bench.json, else the artifact meta): device, runtime, latency, accuracy, memory,
         throughput, model, quantization_layers, toolchain {name: version}, started_at,
         finished_at, status, error  -- sections in the report schema's own shape.
-  verify (meta): metric, n, float_accuracy, int8_accuracy (or accuracy {float, int8}),
-        agreement {tflm, host}, layers / per_layer / quantization_layers [{name, op, snr_db,
-        max_abs_error}], model {sha256, bytes, params, macs, quantization, input_shape, output_shape}
+  verify (verify.json, else the meta; the dict `pipeline.verify.verify_models` returns):
+        int8_accuracy, reference_accuracy (or float_accuracy), accuracy {float_*, int8_*},
+        samples (or n), metric, per_layer
+        [{op_index, op, tensor, snr_db, max_abs_err}] (or layers / quantization_layers in the
+        report's shape), agreement {tflm, host} only when it is the device's, model {sha256,
+        bytes, params, macs, quantization, input_shape, output_shape}
   train, or teacher / distill / compress (meta): accuracy, params, macs, sparsity; or named
         entries {teacher, scratch, distilled, pruned, qat: {accuracy, params, macs, sparsity}}
   data (meta): sha256 / dataset_hash, else the data files are hashed.
@@ -33,6 +36,7 @@ INPUTS = ("data", "verify", "bench")
 # Every section that shapes an artifact: config_hash covers them, so the report re-runs when it changes.
 CONFIG_SECTIONS = ("data", "teacher", "student", "distill", "prune", "quantize", "convert", "verify", "bench")
 TARGET_FIELDS = ("id", "name", "kind", "core", "arch")
+CODE_DEPS = ("pipeline/report",)  # the schema, renderers and templates shape this stage's output
 
 SNR_CAP_DB = 200.0  # the schema's cap: a bit-exact layer has infinite SNR, which JSON cannot hold
 _MODEL_KEYS = ("sha256", "bytes", "params", "macs", "quantization", "input_shape", "output_shape")
@@ -42,8 +46,8 @@ _TRAIN_NAMES = {"teacher": "teacher", "scratch": "scratch", "distill": "distille
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
-    bench = _bench(inputs.get("bench"))
-    verify = dict(inputs["verify"].meta) if inputs.get("verify") else {}
+    bench = _json_of(inputs.get("bench"), "bench.json")
+    verify = _json_of(inputs.get("verify"), "verify.json")
     model_info = bench.get("model") or verify.get("model") or _model_from_files(inputs)
     report = make_report(
         ctx.target, bench, verify, _training(inputs), model_info,
@@ -58,7 +62,9 @@ def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
     names = [ctx.target.id]
     write_text(ctx.out_dir / "report.html", render([report], names, build_table([report], names)))
     ctx.progress.log(f"  report: {report['status']} -> report.json, report.html")
-    return ctx.artifact({"status": report["status"], "files": ["report.json", "report.html"]})
+    # `publish`: the build copies them to build/<target>/report.json and report.html.
+    return ctx.artifact({"status": report["status"],
+                         "publish": {"report.json": "report.json", "report.html": "report.html"}})
 
 
 def make_report(target: Any, bench: dict | None, verify: dict | None, training: dict | None,
@@ -116,10 +122,11 @@ def _first(d: dict, *keys: str) -> Any:
     return None
 
 
-def _bench(art: Artifact | None) -> dict:
+def _json_of(art: Artifact | None, name: str) -> dict:
+    """The stage's JSON file when it wrote one, else its meta ({} when the stage has not run)."""
     if art is None:
         return {}
-    path = art.dir / "bench.json"
+    path = art.dir / name
     if not path.exists():
         return dict(art.meta)
     try:
@@ -131,33 +138,51 @@ def _bench(art: Artifact | None) -> dict:
     return data
 
 
+_FLOAT_KEYS = ("float", "float_torch", "float_onnx", "float_tflite")  # verify's order of preference
+_INT8_KEYS = ("int8", "int8_tflm", "int8_ref", "int8_xnnpack")
+
+
 def _accuracy(bench_acc: dict | None, verify: dict) -> dict | None:
-    """Device accuracy from the bench; the float reference and agreement from verify when absent."""
-    nested = verify.get("accuracy") if isinstance(verify.get("accuracy"), dict) else {}
+    """Device accuracy from the bench; the float reference (and, without a device number, the
+    host-verified int8 accuracy) from verify."""
+    per_runtime = verify.get("accuracy") if isinstance(verify.get("accuracy"), dict) else {}
     acc = dict(bench_acc or {})
     if "value" not in acc:
         # No on-device accuracy: the verified int8 accuracy is the same model's, scored on the host.
-        value = _first(verify, "int8_accuracy") or nested.get("int8")
+        value = _first(verify, "int8_accuracy")
+        value = value if value is not None else _first(per_runtime, *_INT8_KEYS)
         if value is None:
             return acc or None  # a bench accuracy without a value then fails validation, by name
         acc["value"] = value
     acc.setdefault("metric", verify.get("metric", "top1"))
-    for key, src in (("float_reference", _first(verify, "float_accuracy") or nested.get("float")),
-                     ("n", verify.get("n")), ("agreement", verify.get("agreement"))):
+    float_ref = _first(verify, "float_accuracy", "reference_accuracy")
+    float_ref = float_ref if float_ref is not None else _first(per_runtime, *_FLOAT_KEYS)
+    agreement = verify.get("agreement")
+    if not (isinstance(agreement, dict) and agreement and set(agreement) <= {"tflm", "host"}):
+        agreement = None  # verify's own agreement is between host runtimes, not the device's
+    for key, src in (("float_reference", float_ref), ("n", _first(verify, "n", "samples")), ("agreement", agreement)):
         if key not in acc and src is not None:
             acc[key] = src
     return acc
 
 
 def _layers(layers: Any) -> list[dict] | None:
+    """Per-layer SNR rows in model order; verify's rows ({op_index, op, tensor, snr_db,
+    max_abs_err}, worst first) and schema-shaped rows ({name, op, snr_db, max_abs_error}) both work."""
     if not layers:
         return None
+    rows = sorted(layers, key=lambda r: r.get("op_index", 0)) if all("op_index" in r for r in layers) else layers
     out = []
-    for layer in layers:
-        entry = {k: layer[k] for k in ("name", "op", "snr_db", "max_abs_error") if layer.get(k) is not None}
+    for row in rows:
+        name = row.get("name") or row.get("tensor") or f"op {row.get('op_index', len(out))}"
+        if "op_index" in row:
+            name = f"#{row['op_index']} {name}"
+        entry = {"name": name, "op": row.get("op"), "snr_db": row.get("snr_db"),
+                 "max_abs_error": _first(row, "max_abs_error", "max_abs_err")}
+        entry = {k: v for k, v in entry.items() if v is not None}
         snr = entry.get("snr_db")
-        if isinstance(snr, (int, float)) and (math.isinf(snr) and snr > 0 or snr > SNR_CAP_DB):
-            entry["snr_db"] = SNR_CAP_DB
+        if isinstance(snr, (int, float)) and not math.isnan(snr):
+            entry["snr_db"] = max(-SNR_CAP_DB, min(SNR_CAP_DB, float(snr)))
         out.append(entry)
     return out
 
