@@ -1,0 +1,1 @@
+"""Emulated devices: `arm64` (Raspberry Pi class aarch64 Linux under qemu-user)."""
