@@ -6,10 +6,14 @@ host and the boards share one implementation of batching, dtype checks and kerne
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from .. import bundle
-from ..errors import PipelineError, allowed_list
+from ..atomic import write_json
+from ..errors import DeviceError, PipelineError, allowed_list
 from .base import not_yet
 
 KIND = "host"
@@ -18,11 +22,35 @@ KERNELS = ("reference", "xnnpack")
 
 
 def package(ctx, inputs):
-    not_yet("packaging", KIND, ISSUE)
+    """The same bundle a Pi gets: the host is one more Linux box that runs it."""
+    from . import linux_arm
+
+    return linux_arm.package(ctx, inputs)
 
 
 def bench(ctx, inputs):
-    not_yet("benchmarking", KIND, ISSUE)
+    """Run the bundle's bench.py with this Python (LiteRT is in the venv): real wall-clock latency."""
+    bundle_dir = inputs["package"].path("bundle")
+    if ctx.options.get("device") not in (None, "local"):
+        raise PipelineError(f"device '{ctx.options['device']}' is not usable for {ctx.target.id}; allowed: local")
+    cfg = ctx.config.bench
+    out = ctx.out_dir / "bench.json"
+    kernels = ctx.options.get("kernels") or "xnnpack"  # the host's default LiteRT path
+    args = [sys.executable, str(bundle_dir / "bench.py"), "--out", str(out), "--device-kind", "physical",
+            "--transport", "local", "--device-name", ctx.target.name, "--warmup", str(cfg.warmup),
+            "--runs", str(cfg.runs), "--inputs", str(cfg.inputs), "--threads", str(cfg.threads),
+            "--kernels", kernels]
+    with ctx.progress.status(f"benchmarking on {ctx.target.id}"):
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=cfg.timeout_s)
+        except subprocess.TimeoutExpired:
+            raise DeviceError(f"host: bench.py did not finish within {cfg.timeout_s:.0f} s") from None
+    if proc.returncode != 0 or not out.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeviceError(f"host: bench.py failed (exit {proc.returncode}): {last}")
+    report = json.loads(out.read_text())
+    write_json(out, report)
+    return ctx.artifact(meta=report)
 
 
 def run_model(target, model, inputs, outputs, device, options):
