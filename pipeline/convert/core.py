@@ -1,0 +1,267 @@
+"""torch module -> ONNX -> onnx2tf float SavedModel -> TFLite (full int8 + float32).
+
+The path and its traps are in `../shared/notes/conversion.md`: the TorchScript ONNX exporter
+(`dynamo=False`, opset 17), onnx2tf for NCHW->NHWC, then TensorFlow's own converter with our
+calibration split in channels-last layout, `TFLITE_BUILTINS_INT8` only (no Flex fallback), int8
+input/output, per-channel weights. onnx2tf runs in-process with its output (and TensorFlow's
+C++ logging) sent to a log file; it never quantizes anything itself, so it never tries to
+download calibration images.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PipelineError
+from ..opsets import check_ops
+from .describe import describe_tflite, require_int8
+from .layout import channels_last_shape, to_channels_last
+from .quiet import quiet, tail
+
+INT8_FILE = "model_int8.tflite"
+FLOAT_FILE = "model_float.tflite"
+ONNX_FILE = "model.onnx"
+LOG_FILE = "convert.log"
+
+
+@dataclass
+class ConversionResult:
+    int8_path: Path
+    float_path: Path | None
+    onnx_path: Path | None
+    meta: dict = field(default_factory=dict)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
+
+
+# --------------------------------------------------------------------------- torch -> ONNX
+
+def export_onnx(module, input_shape: tuple[int, ...], path: Path, opset: int = 17) -> Path:
+    """Export an eval-mode torch module for a batch-1 channels-first input of `input_shape`."""
+    import torch
+
+    from .byom import eval_mode
+
+    module = eval_mode(module)
+    dummy = torch.zeros((1, *input_shape), dtype=torch.float32)
+    path = Path(path)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (dummy,), str(path), opset_version=opset, dynamo=False,
+                              input_names=["input"], output_names=["logits"], do_constant_folding=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types; the user needs one line
+        raise PipelineError(f"PyTorch -> ONNX export failed: {_first_line(err)}") from None
+    return path
+
+
+# --------------------------------------------------------------------------- ONNX checks
+
+def onnx_io(path: Path) -> tuple[str, list[int | str], int]:
+    """(input name, input dims (str for symbolic), number of outputs), validating the file."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except Exception as err:  # noqa: BLE001
+        raise PipelineError(f"{path}: not a valid ONNX model: {_first_line(err)}") from None
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1 or len(model.graph.output) != 1:
+        raise PipelineError(
+            f"{path}: the ONNX model has {len(inputs)} inputs and {len(model.graph.output)} outputs; "
+            "a classifier with exactly one input and one output is required")
+    dims: list[int | str] = []
+    for d in inputs[0].type.tensor_type.shape.dim:
+        dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
+    return inputs[0].name, dims, len(model.graph.output)
+
+
+def _check_onnx_shape(path: Path, dims: list[int | str], input_shape: tuple[int, ...]) -> list[int]:
+    want = [1, *input_shape]
+    if len(dims) != len(want):
+        raise PipelineError(
+            f"{path}: ONNX input has rank {len(dims)} {dims}, but the dataset's input is "
+            f"{list(input_shape)} (channels-first, plus a batch dimension)")
+    for i, (got, exp) in enumerate(zip(dims, want)):
+        if i and isinstance(got, int) and got > 0 and got != exp:
+            raise PipelineError(
+                f"{path}: ONNX input shape {dims} does not match the dataset's input {want} "
+                "(channels-first: [batch, C, H, W] or [batch, C, L])")
+    return want
+
+
+# --------------------------------------------------------------------------- ONNX -> SavedModel
+
+def onnx_to_saved_model(onnx_path: Path, out_dir: Path, log: Path,
+                        input_shape: tuple[int, ...] | None = None) -> Path:
+    """onnx2tf, in-process and quiet: ONNX (channels-first) -> float SavedModel (channels-last)."""
+    name, dims, _ = onnx_io(onnx_path)
+    kwargs: dict = {}
+    if input_shape is not None:
+        want = _check_onnx_shape(onnx_path, dims, input_shape)
+        if any(not isinstance(d, int) or d <= 0 for d in dims):
+            kwargs["overwrite_input_shape"] = [f"{name}:{','.join(str(d) for d in want)}"]
+    out_dir = Path(out_dir)
+    with quiet(log):
+        try:
+            import onnx2tf
+
+            onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(out_dir),
+                            non_verbose=True, not_use_onnxsim=True, **kwargs)
+        except BaseException as err:  # noqa: BLE001 - onnx2tf calls sys.exit on some errors
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise PipelineError(
+                f"onnx2tf could not convert {onnx_path.name}: {_first_line(err)} (log: {log})") from None
+        finally:
+            try:
+                import tf_keras
+
+                tf_keras.backend.clear_session()
+            except Exception:  # noqa: BLE001
+                pass
+    if not (out_dir / "saved_model.pb").exists():
+        raise PipelineError(f"onnx2tf wrote no SavedModel for {onnx_path.name} (log: {log}): "
+                            + " | ".join(tail(log, 3).splitlines()))
+    return out_dir
+
+
+# --------------------------------------------------------------------------- SavedModel -> TFLite
+
+def saved_model_to_tflite(saved_model: Path, log: Path, calibration: np.ndarray | None = None,
+                          per_channel_dense: bool = True) -> bytes:
+    """TFLiteConverter: full int8 when `calibration` (channels-last float32 [N, ...]) is given,
+    else float32.
+
+    Conv and depthwise weights are always per-channel; FULLY_CONNECTED weights are per-channel
+    when `per_channel_dense` (the default everywhere), else per-tensor.
+    """
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    if calibration is not None:
+        calib = np.asarray(calibration, np.float32)
+        if calib.shape[0] == 0:
+            raise PipelineError("the calibration split is empty; int8 conversion needs calibration data")
+
+        def representative():
+            for i in range(calib.shape[0]):
+                yield [calib[i:i + 1]]
+
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+        # Per-channel weight quantization is the converter's default; say so explicitly.
+        conv._experimental_disable_per_channel = False  # noqa: SLF001
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense  # noqa: SLF001
+    kind = "int8" if calibration is not None else "float32"
+    with quiet(log):
+        try:
+            data = conv.convert()
+        except Exception as err:  # noqa: BLE001
+            msg = _first_line(err)
+            raise PipelineError(
+                f"TFLite {kind} conversion failed: {msg}"
+                + ("; an op has no int8 kernel (TFLITE_BUILTINS_INT8 only)" if calibration is not None else "")
+                + f" (log: {log})") from None
+    return bytes(data)
+
+
+# --------------------------------------------------------------------------- whole paths
+
+def convert_onnx(onnx_path: Path, out_dir: Path, calibration: np.ndarray, input_shape: tuple[int, ...],
+                 kind: str = "host", *, with_float: bool = True, per_channel_dense: bool = True,
+                 dense_as_conv: bool = True) -> ConversionResult:
+    """ONNX -> `model_int8.tflite` (+ `model_float.tflite`) in `out_dir`.
+
+    `calibration`: channels-first float32 [N, *input_shape] (the dataset's calibration split,
+    normalised like training data). `kind`: the target kind whose op set the int8 model must fit.
+    `dense_as_conv`: rewrite a GlobalAveragePool -> Flatten -> Gemm head as a 1x1 conv first
+    (see `rewrite.py`: keeps TFLite Micro bit-exact with LiteRT's reference kernels).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = out_dir / LOG_FILE
+    work = out_dir / "_saved_model"
+    times: dict[str, float] = {}
+    try:
+        t = time.perf_counter()
+        source = Path(onnx_path)
+        onnx_io(source)  # a one-line error naming the user's file if it is not valid ONNX
+        rewritten = 0
+        if dense_as_conv:
+            from .rewrite import dense_head_as_conv
+
+            tmp_onnx = out_dir / "_rewritten.onnx"
+            try:
+                rewritten = dense_head_as_conv(source, tmp_onnx)
+            except Exception as err:  # noqa: BLE001 - an optimisation only: convert as-is
+                with open(log, "a") as f:
+                    f.write(f"dense_head_as_conv skipped: {type(err).__name__}: {err}\n")
+                rewritten = 0
+            if rewritten:
+                source = tmp_onnx
+        onnx_to_saved_model(source, work, log, input_shape)
+        times["onnx2tf_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        calib = to_channels_last(calibration)
+        int8 = saved_model_to_tflite(work, log, calib, per_channel_dense)
+        times["int8_s"] = time.perf_counter() - t
+        fbytes = None
+        if with_float:
+            t = time.perf_counter()
+            # onnx2tf already wrote the float32 TFLite with the same TensorFlow converter from the
+            # same graph; reuse it (saves a second conversion), else convert the SavedModel.
+            ready = sorted(work.glob("*_float32.tflite"))
+            fbytes = ready[0].read_bytes() if ready else saved_model_to_tflite(work, log, None)
+            times["float_s"] = time.perf_counter() - t
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        (out_dir / "_rewritten.onnx").unlink(missing_ok=True)
+    model = require_int8(int8, "converted model")
+    check_ops([(o.index, o.op) for o in model.operators], kind, "converted model")
+    desc = describe_tflite(model)
+    expected = list(channels_last_shape(input_shape))
+    if desc["input"]["shape"] != expected:
+        raise PipelineError(
+            f"converted model input shape {desc['input']['shape']} is not the channels-last "
+            f"{expected} expected for dataset input {list(input_shape)}")
+    int8_path = out_dir / INT8_FILE
+    int8_path.write_bytes(int8)
+    float_path = None
+    meta: dict = {"int8": desc, "times": {k: round(v, 3) for k, v in times.items()},
+                  "rewrites": {"dense_head_as_conv": rewritten}}
+    if fbytes is not None:
+        float_path = out_dir / FLOAT_FILE
+        float_path.write_bytes(fbytes)
+        meta["float"] = describe_tflite(fbytes)
+    return ConversionResult(int8_path=int8_path, float_path=float_path, onnx_path=Path(onnx_path), meta=meta)
+
+
+def convert_torch(module, out_dir: Path, calibration: np.ndarray, input_shape: tuple[int, ...],
+                  kind: str = "host", opset: int = 17, *, with_float: bool = True,
+                  per_channel_dense: bool = True, dense_as_conv: bool = True) -> ConversionResult:
+    """torch.nn.Module -> `model.onnx` -> `model_int8.tflite` + `model_float.tflite` in `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t, cpu = time.perf_counter(), time.process_time()
+    onnx_path = export_onnx(module, tuple(input_shape), out_dir / ONNX_FILE, opset)
+    t_onnx = time.perf_counter() - t
+    res = convert_onnx(onnx_path, out_dir, calibration, input_shape, kind, with_float=with_float,
+                       per_channel_dense=per_channel_dense, dense_as_conv=dense_as_conv)
+    res.meta["times"] = {"onnx_export_s": round(t_onnx, 3), **res.meta["times"],
+                         "wall_s": round(time.perf_counter() - t, 3),
+                         "cpu_s": round(time.process_time() - cpu, 3)}
+    return res
