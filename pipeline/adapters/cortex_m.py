@@ -1,23 +1,153 @@
-"""Adapter for target kind 'cortex-m': Cortex-M microcontrollers (AOT engine / TFLM firmware)."""
+"""Adapter for target kind 'cortex-m': Cortex-M microcontrollers (AOT engine firmware, QEMU)."""
 from __future__ import annotations
 
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import atomic
+from ..errors import PipelineError
 from .base import not_yet
 
 KIND = "cortex-m"
 ISSUE = 6
 
 
+def _engine(options: dict) -> str:
+    engine = (options or {}).get("engine") or "aot"
+    if engine != "aot":
+        not_yet(f"engine '{engine}'", KIND, ISSUE)
+    return engine
+
+
+def _find_model(inputs) -> Path:
+    for art in (inputs or {}).values():
+        for f in art.files():
+            if f.suffix == ".tflite":
+                return f
+    raise PipelineError("no .tflite model among the inputs of the cortex-m package step")
+
+
 def package(ctx, inputs):
-    not_yet("packaging", KIND, ISSUE)
+    """Firmware ELF + generated sources + sizes into ctx.out_dir (budget-checked at link time)."""
+    from ..aot.compiler import compile_model
+    from ..aot.firmware import build_firmware
+    _engine(ctx.options)
+    from ..aot.host import prove_host_equality
+    model = ctx.model_path or _find_model(inputs)
+    data = Path(model).read_bytes()
+    compiled = compile_model(data)
+    # Proof of equality on every build: generated C on the host == tflite_micro, op by op.
+    proof = prove_host_equality(compiled, data, ctx.out_dir / "host-proof")
+    build = build_firmware(compiled, ctx.target, ctx.out_dir / "firmware")
+    return ctx.artifact({"engine": "aot", **compiled.summary(), **build.report(), **proof,
+                         "elf": str(build.elf.relative_to(ctx.out_dir))})
+
+
+def _find_test_set(inputs, options) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """`test.npz` (arrays x, y) from an upstream artifact, or options["test_data"]."""
+    path = (options or {}).get("test_data")
+    if path is None:
+        for art in (inputs or {}).values():
+            cand = [f for f in art.files() if f.name == "test.npz"]
+            if cand:
+                path = cand[0]
+                break
+    if path is None:
+        return None, None
+    with np.load(path, allow_pickle=False) as z:
+        if "x" not in z.files:
+            raise PipelineError(f"{path}: expected arrays 'x' (and 'y'), found {', '.join(z.files)}")
+        return z["x"], (z["y"] if "y" in z.files else None)
 
 
 def bench(ctx, inputs):
-    not_yet("benchmarking", KIND, ISSUE)
+    """bench.json: on-device accuracy (when a test set is available), agreement with TFLM,
+    latency (median of 5), memory and flash by section. Any failure raises: no partial report."""
+    from ..aot.bench import benchmark
+    _engine(ctx.options)
+    model = ctx.model_path or _find_model(inputs)
+    x, y = _find_test_set(inputs, ctx.options)
+    report = benchmark(Path(model), ctx.target, ctx.out_dir / "work", x=x, y=y,
+                       device=ctx.options.get("device") or "qemu")
+    atomic.write_json(ctx.out_dir / "bench.json", report)
+    return ctx.artifact({"bench": "bench.json", "complete": True})
+
+
+def _load_inputs(path: Path) -> np.ndarray:
+    try:
+        x = np.load(Path(path), allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise PipelineError(f"cannot read inputs {path}: {err}") from None
+    if isinstance(x, np.lib.npyio.NpzFile):
+        if len(x.files) != 1:
+            raise PipelineError(f"{path}: expected one array, found {len(x.files)} ({', '.join(x.files)})")
+        x = x[x.files[0]]
+    return x
+
+
+def _save(path: Path, arrays: list[np.ndarray]) -> None:
+    buf = io.BytesIO()
+    if path.suffix == ".npz":
+        np.savez(buf, *arrays)
+    elif len(arrays) == 1:
+        np.save(buf, arrays[0])
+    else:
+        raise PipelineError(f"the model has {len(arrays)} outputs: use an .npz file for --outputs")
+    atomic.write_bytes(path, buf.getvalue())
 
 
 def run_model(target, model, inputs, outputs, device, options):
-    not_yet("`pipeline run`", KIND, ISSUE)
+    """Raw inference of any supported int8 model on the target (QEMU by default).
+
+    Inputs: one .npy shaped like the model input, or a batch of them along axis 0 (float data
+    is quantized with the input's scale/zero point). Outputs: the model's raw outputs (int8),
+    batched along axis 0 when the inputs were; .npz when the model has several outputs.
+    """
+    from ..aot.compiler import compile_model
+    from ..aot.runner import run_on_device, split_samples
+    options = options or {}
+    _engine(options)
+    device = device or target.default_device
+    if device == "pyocd" or device.startswith("pyocd://"):
+        not_yet("flashing and running on a pyOCD board", KIND, ISSUE)
+    compiled = compile_model(Path(model))
+    x = _load_inputs(inputs)
+    samples = split_samples(compiled, x)
+    work = options.get("work_dir")
+    with tempfile.TemporaryDirectory(prefix="pipeline-cm-") as tmp:
+        run = run_on_device(compiled, target, samples, Path(work or tmp), device=device,
+                            timeout=float(options.get("timeout", 60)))
+    single = x.shape == tuple(compiled.model.tensors[compiled.model.inputs[0]].shape)
+    per_output = []
+    for k in range(len(compiled.model.outputs)):
+        ys = [o[k] for o in run.outputs]
+        per_output.append(ys[0] if single else np.stack([y.reshape(y.shape[1:]) if y.shape[:1] == (1,) else y
+                                                          for y in ys]))
+    _save(Path(outputs), per_output)
+    info = {"samples": len(samples), "instructions": run.instructions, "memory": run.memory,
+            "sections": run.firmware.sections, "flash_bytes": run.firmware.flash_bytes,
+            "arena_bytes": compiled.arena_bytes,
+            "peak_ram_bytes": compiled.arena_bytes + run.memory.get("stack_used", 0)}
+    if options.get("tflm_arena", True):
+        from ..aot.reference import tflm_arena_bytes
+        info["tflm_arena_bytes"] = tflm_arena_bytes(Path(model).read_bytes())
+    return info
 
 
 def flash(target, firmware, device, options):
-    not_yet("`pipeline flash`", KIND, 6)
+    """QEMU: boot the ELF and check it answers `id`. pyOCD boards are not reachable here."""
+    from ..aot.device import Device, QemuLink
+    from ..aot.firmware import board_for
+    device = device or target.default_device
+    if device not in ("qemu", "emulator"):
+        not_yet(f"flashing with '{device}'", KIND, ISSUE)
+    if firmware is None or not Path(firmware).exists():
+        raise PipelineError(f"firmware ELF not found: {firmware} (build it with `pipeline build --target {target.id}`)")
+    dev = Device(QemuLink(Path(firmware), board_for(target).machine), timeout=float((options or {}).get("timeout", 30)))
+    try:
+        return dev.identify().__dict__
+    finally:
+        dev.quit()

@@ -1,0 +1,69 @@
+/* Portable C99 int8 kernels, bit-exact with TFLite Micro's reference kernels.
+ * Shapes are NHWC; every parameter is precomputed at build time by the AOT compiler. */
+#ifndef AOT_KERNELS_H
+#define AOT_KERNELS_H
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
+    int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
+    int32_t in_offset, out_offset, act_min, act_max;
+    const int8_t *filter;   /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
+    const int32_t *bias;    /* [out_c] or NULL */
+    const int32_t *mult;    /* [out_c] */
+    const int32_t *shift;   /* [out_c] */
+    const int32_t *fsum;    /* conv: sum of each output channel's filter taps, or NULL */
+} aot_conv_t;
+
+typedef struct {
+    int32_t batches, depth, out_c, per_channel;
+    int32_t in_offset, filter_offset, out_offset, act_min, act_max;
+    const int8_t *filter;   /* [out_c][depth] */
+    const int32_t *bias;    /* [out_c] or NULL */
+    const int32_t *mult, *shift; /* [out_c] if per_channel else [1] */
+    const int32_t *fsum;    /* sum of each output's weights, or NULL */
+} aot_fc_t;
+
+typedef struct {
+    int32_t batches, in_h, in_w, c, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t act_min, act_max;
+} aot_pool_t;
+
+/* Reduce over a contiguous block of axes: [outer][reduce][inner] -> [outer][inner]. */
+typedef struct {
+    int32_t outer, reduce, inner, in_zp, out_zp, mult, shift;
+} aot_mean_t;
+
+/* Elementwise binary op with 4-D broadcasting (strides are 0 on broadcast dimensions). */
+typedef struct {
+    int32_t shape[4], s1[4], s2[4];
+    int32_t in1_offset, in2_offset, out_offset, left_shift;
+    int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
+    int32_t act_min, act_max;
+} aot_binary_t;
+
+typedef struct { int32_t outer, depth, in_mult, in_left_shift, diff_min; } aot_softmax_t;
+typedef struct { int32_t n, in_zp, radius, mult, left_shift; } aot_logistic_t;
+typedef struct { int32_t in_shape[4], before[4], after[4], value; } aot_pad_t;
+typedef struct { int32_t n, in_zp, out_zp, mult, shift; } aot_requant_t;
+typedef struct { int32_t n, zp; float scale; } aot_affine_t;
+
+void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out);
+void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out);
+void aot_fc_s8(const aot_fc_t *p, const int8_t *in, int8_t *out);
+void aot_avgpool_s8(const aot_pool_t *p, const int8_t *in, int8_t *out);
+void aot_maxpool_s8(const aot_pool_t *p, const int8_t *in, int8_t *out);
+void aot_mean_s8(const aot_mean_t *p, const int8_t *in, int8_t *out);
+void aot_add_s8(const aot_binary_t *p, const int8_t *a, const int8_t *b, int8_t *out);
+void aot_mul_s8(const aot_binary_t *p, const int8_t *a, const int8_t *b, int8_t *out);
+void aot_softmax_s8(const aot_softmax_t *p, const int8_t *in, int8_t *out);
+void aot_logistic_s8(const aot_logistic_t *p, const int8_t *in, int8_t *out);
+void aot_pad_s8(const aot_pad_t *p, const int8_t *in, int8_t *out);
+/* Concatenation of n inputs along one axis: each input is [outer][inner_i]. */
+void aot_concat(int32_t outer, int32_t n, const int32_t *inner, const int8_t *const *ins, int8_t *out);
+void aot_copy(const void *in, void *out, size_t bytes);
+void aot_requantize_s8(const aot_requant_t *p, const int8_t *in, int8_t *out);
+void aot_quantize_f32_s8(const aot_affine_t *p, const float *in, int8_t *out);
+void aot_dequantize_s8_f32(const aot_affine_t *p, const int8_t *in, float *out);
+#endif

@@ -1,0 +1,67 @@
+"""The standard Cortex-M report for one model on one target: accuracy over a test set on the
+device, agreement with the TFLM host interpreter, latency (median over the first 5 inputs),
+memory (arena, stack, TFLM arena) and flash/RAM by section."""
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from .compiler import compile_model
+from .reference import random_inputs, tflm_arena_bytes, tflm_run
+from .runner import run_on_device, split_samples
+
+LATENCY_INPUTS = 5  # MLPerf Tiny convention: the median over 5 inputs
+
+
+def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None = None,
+              y: np.ndarray | None = None, device: str = "qemu", timeout: float = 120.0) -> dict:
+    """x: a batch of inputs along axis 0 (None: 5 seeded random inputs); y: integer labels.
+    Raises PipelineError/DeviceError (one line) on any failure: no partial report is returned."""
+    data = model if isinstance(model, bytes) else Path(model).read_bytes()
+    compiled = compile_model(data)
+    m = compiled.model
+    if x is None:
+        samples = [random_inputs(m, seed) for seed in range(LATENCY_INPUTS)]
+    else:
+        samples = split_samples(compiled, np.asarray(x))
+    run = run_on_device(compiled, target, samples, Path(work_dir), device=device, timeout=timeout,
+                        profile=True)
+    host = [tflm_run(m, data, xs) for xs in samples]
+    same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
+            for hs, ds in zip(host, run.outputs)]
+    emulated = run.instructions is not None
+    first = run.ticks[:LATENCY_INPUTS]
+    clock_hz = run.identity["clock_hz"]
+    latency = {"inputs": len(first)}
+    if emulated:
+        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
+        latency.update(instructions_median=instr, unit="instructions (QEMU -icount; not cycles, not ms)",
+                       mac_per_instruction=compiled.macs / instr if instr else None)
+    else:
+        cycles = statistics.median(first)
+        latency.update(cycles_median=cycles, ms_median=cycles / clock_hz * 1000.0,
+                       mac_per_cycle=compiled.macs / cycles if cycles else None)
+    report = {
+        "complete": True,
+        "target": target.id, "device": device, "engine": "aot", "model_sha256": m.sha256,
+        "board": run.identity["board"], "samples": len(samples),
+        "bit_exact_with_tflm": sum(same) / len(same),
+        "latency": latency, "macs": compiled.macs,
+        "ops": [{"index": s.index, "op": s.op, "macs": s.macs,
+                 ("instructions" if emulated else "cycles"):
+                     (run.op_instructions or run.op_ticks or {}).get(s.index)} for s in compiled.steps],
+        "memory": {"arena_bytes": compiled.arena_bytes, "stack_used_bytes": run.memory["stack_used"],
+                   "peak_ram_bytes": compiled.arena_bytes + run.memory["stack_used"],
+                   "tflm_arena_bytes": tflm_arena_bytes(data),
+                   "flash_bytes": run.firmware.flash_bytes, "ram_bytes": run.firmware.ram_bytes,
+                   "sections": run.firmware.sections},
+    }
+    if y is not None:
+        labels = np.asarray(y).reshape(-1)
+        dev_pred = [int(np.argmax(o[0])) for o in run.outputs]
+        host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
+        report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
+                              "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+    return report

@@ -1,0 +1,94 @@
+"""The golden reference: the tflite_micro host interpreter (TFLM reference kernels)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PipelineError
+from ..tflite import TFLiteModel
+
+
+def _runtime():
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError as err:
+        raise PipelineError(f"tflite_micro is not installed ({err}); pip install tflite-micro") from None
+    return runtime
+
+
+def tflm_run(model: TFLiteModel, data: bytes, inputs: list[np.ndarray], all_tensors: bool = False):
+    """Outputs of one inference; with all_tensors also {tensor index: array} of every tensor."""
+    rt = _runtime()
+    cfg = rt.InterpreterConfig.kPreserveAllTensors if all_tensors else rt.InterpreterConfig.kAllocationRecording
+    it = rt.Interpreter.from_bytes(bytes(data), intrepreter_config=cfg)
+    for k, x in enumerate(inputs):
+        it.set_input(np.asarray(x, dtype=model.tensors[model.inputs[k]].dtype).reshape(
+            model.tensors[model.inputs[k]].shape), k)
+    it.invoke()
+    outs = [np.array(it.get_output(k)) for k in range(len(model.outputs))]
+    if not all_tensors:
+        return outs
+    tensors = {}
+    for op in model.operators:
+        for t in op.outputs:
+            d = it.GetTensor(t, 0)
+            tensors[t] = np.array(d["tensor_data"]).reshape(-1)
+    return outs, tensors
+
+
+def random_inputs(model: TFLiteModel, seed: int) -> list[np.ndarray]:
+    """Seeded inputs covering the full int8 range (float inputs: +-3 sigma of N(0,1))."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    for t in model.inputs:
+        spec = model.tensors[t]
+        if spec.dtype == "int8":
+            xs.append(rng.integers(-128, 128, spec.shape, dtype=np.int8))
+        elif spec.dtype == "float32":
+            xs.append(rng.normal(0, 1, spec.shape).astype(np.float32))
+        else:
+            raise PipelineError(f"input '{spec.name}' has type {spec.dtype}; only int8 and float32 inputs are supported")
+    return xs
+
+
+def load_bytes(path: Path) -> bytes:
+    return Path(path).read_bytes()
+
+
+def tflm_arena_bytes(data: bytes, upper: int = 64 << 20) -> int:
+    """The smallest arena tflite_micro accepts for this model on this host (x86-64), by bisection:
+    the interpreter has no API for it, but a too-small arena fails at construction."""
+    rt = _runtime()
+
+    def fits(n: int) -> bool:
+        try:
+            rt.Interpreter.from_bytes(bytes(data), arena_size=n)
+            return True
+        except (RuntimeError, ValueError):
+            return False
+
+    with _quiet_stderr():  # each failed allocation prints to C-level stderr
+        if not fits(upper):
+            raise PipelineError(f"tflite_micro cannot allocate this model even with a {upper}-byte arena")
+        lo, hi = 0, upper          # fits(hi) is True, fits(lo) is False
+        while hi - lo > 1:         # <= 26 constructions for 64 MB
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

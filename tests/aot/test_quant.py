@@ -1,0 +1,23 @@
+import math
+
+from hypothesis import given, strategies as st
+
+from pipeline.aot import quant as Q
+
+
+def test_tf_round_is_half_away_from_zero():
+    assert [Q.tf_round(x) for x in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994)] == [1, 2, 3, -1, -3, 0]
+
+
+@given(st.floats(min_value=1e-9, max_value=1e3, allow_nan=False))
+def test_quantize_multiplier_reconstructs(m):
+    q, s = Q.quantize_multiplier(m)
+    if q:
+        assert (1 << 30) <= q < (1 << 31)
+        assert math.isclose(q * 2.0 ** (s - 31), m, rel_tol=2 ** -30)
+
+
+def test_padding_puts_the_odd_pixel_after():
+    # SAME, in 8, k 3, stride 2: out 4, total pad 1 -> 0 before, 1 after
+    assert Q.out_size("SAME", 8, 3, 2, 1) == 4 and Q.pad_before(8, 3, 2, 1, 4) == 0
+    assert Q.out_size("VALID", 9, 3, 2, 2) == 3
