@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: setup
-	$(VENV)/bin/pipeline build --target rpi --allow-partial
+	$(VENV)/bin/pipeline build --target rpi
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

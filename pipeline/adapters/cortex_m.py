@@ -23,6 +23,9 @@ def _engine(options: dict) -> str:
 
 
 def _find_model(inputs) -> Path:
+    # The convert stage's int8 model (also for --model: convert adopts or converts the user's file).
+    if "convert" in (inputs or {}):
+        return inputs["convert"].path("model_int8.tflite")
     for art in (inputs or {}).values():
         for f in art.files():
             if f.suffix == ".tflite":
@@ -36,7 +39,7 @@ def package(ctx, inputs):
     from ..aot.firmware import build_firmware
     _engine(ctx.options)
     from ..aot.host import prove_host_equality
-    model = ctx.model_path or _find_model(inputs)
+    model = _find_model(inputs)
     data = Path(model).read_bytes()
     compiled = compile_model(data)
     # Proof of equality on every build: generated C on the host == tflite_micro, op by op.
@@ -47,8 +50,12 @@ def package(ctx, inputs):
 
 
 def _find_test_set(inputs, options) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """`test.npz` (arrays x, y) from an upstream artifact, or options["test_data"]."""
+    """The data stage's test split (channels-first, normalised; moved to the model's channels-last
+    layout here and quantized by the runner), else `test.npz` (arrays x, y) or options["test_data"]."""
     path = (options or {}).get("test_data")
+    if path is None and "data" in (inputs or {}):
+        with np.load(inputs["data"].path("dataset.npz"), allow_pickle=False) as z:
+            return np.moveaxis(z["x_test"], 1, -1), z["y_test"]
     if path is None:
         for art in (inputs or {}).values():
             cand = [f for f in art.files() if f.name == "test.npz"]
@@ -68,12 +75,62 @@ def bench(ctx, inputs):
     latency (median of 5), memory and flash by section. Any failure raises: no partial report."""
     from ..aot.bench import benchmark
     _engine(ctx.options)
-    model = ctx.model_path or _find_model(inputs)
+    model = _find_model(inputs)
     x, y = _find_test_set(inputs, ctx.options)
-    report = benchmark(Path(model), ctx.target, ctx.out_dir / "work", x=x, y=y,
-                       device=ctx.options.get("device") or "qemu")
+    if x is not None:
+        from ..tflite import read_model
+
+        spec = read_model(Path(model)).tensors[read_model(Path(model)).inputs[0]]
+        x = x.reshape((len(x), *spec.shape[1:]))  # [N, L, C] signals -> the model's [N, 1, L, C] etc.
+    device = ctx.options.get("device") or ctx.target.default_device
+    with ctx.progress.status(f"benchmarking on {ctx.target.id} ({device}), {0 if x is None else len(x)} test vectors"):
+        raw = benchmark(Path(model), ctx.target, ctx.out_dir / "work", x=x, y=y, device=device)
+    atomic.write_json(ctx.out_dir / "aot-bench.json", raw)
+    report = standard_report(raw, ctx.target, Path(model))
     atomic.write_json(ctx.out_dir / "bench.json", report)
-    return ctx.artifact({"bench": "bench.json", "complete": True})
+    return ctx.artifact(report)
+
+
+def standard_report(raw: dict, target, model: Path) -> dict:
+    """The engine's measurements in the report schema's sections (device, runtime, latency, ...)."""
+    import statistics
+
+    emulated = "instructions_median" in raw["latency"]
+    lat = raw["latency"]
+    per_input = [float(v) for v in lat.get("per_input", [])]
+    median = lat["instructions_median"] if emulated else lat["cycles_median"]
+    values = per_input or [median]
+    latency = {
+        "unit": "instructions" if emulated else "cycles", "warmup": 0, "runs": len(values),
+        "inputs": lat["inputs"], "median": float(median), "min": float(min(values)), "max": float(max(values)),
+        "mean": float(statistics.fmean(values)), "p90": float(sorted(values)[int(0.9 * (len(values) - 1))]),
+        "std": float(statistics.pstdev(values)),
+        # QEMU -icount counts are deterministic: comparable between builds on the same emulated board,
+        # never with cycles or milliseconds on hardware.
+        "comparable": not emulated,
+        "note": ("instructions per inference under QEMU -icount (not cycles, not ms); deterministic"
+                 if emulated else f"cycles at {target.clock_mhz:g} MHz = {lat.get('ms_median', 0):.3f} ms"),
+    }
+    mem = raw["memory"]
+    report = {
+        "device": {"kind": "emulated" if emulated else "physical",
+                   "name": f"{raw['board']}" + (f" [emulated: qemu-system {target.emulator.machine}]"
+                                                 if emulated and target.emulator else ""),
+                   "arch": target.arch, "transport": "qemu-system" if emulated else "serial"},
+        "runtime": {"name": "aot", "version": "1", "engine": "aot", "threads": 1},
+        "latency": latency,
+        "throughput": {"macs_per_unit": float(raw["macs"] / median) if median else 0.0},
+        "memory": {"arena_bytes": mem["arena_bytes"], "tflm_arena_bytes": mem["tflm_arena_bytes"],
+                   "stack_bytes": mem["stack_used_bytes"], "peak_ram_bytes": mem["peak_ram_bytes"],
+                   "flash_bytes": mem["flash_bytes"],
+                   "sections": {k: int(v) for k, v in mem["sections"].items()}},
+        "model": {"sha256": raw["model_sha256"], "bytes": model.stat().st_size, "macs": int(raw["macs"]),
+                  "quantization": "int8"},
+    }
+    if "accuracy" in raw:
+        report["accuracy"] = {"metric": "top1", "value": raw["accuracy"]["device"], "n": raw["samples"],
+                              "agreement": {"tflm": raw["bit_exact_with_tflm"]}}
+    return report
 
 
 def _load_inputs(path: Path) -> np.ndarray:

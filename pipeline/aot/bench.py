@@ -37,11 +37,12 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     latency = {"inputs": len(first)}
     if emulated:
         instr = statistics.median(run.instructions[:LATENCY_INPUTS])
-        latency.update(instructions_median=instr, unit="instructions (QEMU -icount; not cycles, not ms)",
+        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
+                       unit="instructions (QEMU -icount; not cycles, not ms)",
                        mac_per_instruction=compiled.macs / instr if instr else None)
     else:
         cycles = statistics.median(first)
-        latency.update(cycles_median=cycles, ms_median=cycles / clock_hz * 1000.0,
+        latency.update(cycles_median=cycles, per_input=list(first), ms_median=cycles / clock_hz * 1000.0,
                        mac_per_cycle=compiled.macs / cycles if cycles else None)
     report = {
         "complete": True,
