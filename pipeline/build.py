@@ -10,7 +10,7 @@ from types import ModuleType
 from .atomic import atomic_dir, sha256_file, write_json
 from .cache import StageCache, stage_key
 from .config import Config
-from .errors import NotImplementedYet, PipelineError
+from .errors import BudgetExceeded, NotImplementedYet, PipelineError
 from .stages import CHAIN, STAGES, TRAINING
 from .stages.base import Artifact, Context
 from .stages.progress import Progress
@@ -43,7 +43,33 @@ def _inputs_for(stage: ModuleType, done: dict[str, Artifact]) -> dict[str, Artif
     return {name: done[name] for name in stage.INPUTS if name in done}
 
 
-def run_build(
+# How many rungs down the student ladder a build may go when the exact sizes do not fit.
+MAX_SHRINK = 3
+
+
+def run_build(target: Target, config: Config, *, model_path: Path | None = None, force: bool = False,
+              from_stage: str | None = None, progress: Progress | None = None, **kw) -> BuildResult:
+    """Run the chain; when the exact flash/RAM (linked firmware, converted model) exceed the target's
+    budget although the student estimate fitted, shrink the student one rung and retry."""
+    progress = progress or Progress()
+    attempt = config
+    while True:
+        try:
+            return _run_chain(target, attempt, model_path=model_path, force=force, from_stage=from_stage,
+                              progress=progress, **kw)
+        except BudgetExceeded as err:
+            shrink = attempt.student.shrink
+            auto = attempt.student.width_multiplier == "auto" and attempt.student.depth == "auto"
+            if model_path is not None or not auto:
+                raise
+            if shrink - config.student.shrink >= MAX_SHRINK:
+                raise BudgetExceeded(f"{err} (after shrinking the student {MAX_SHRINK} times)") from None
+            progress.log(f"exact size does not fit ({err}); retrying with a smaller student (shrink {shrink + 1})")
+            attempt = attempt.with_overrides(student={"shrink": shrink + 1})
+            force, from_stage = False, None  # the retry reuses every stage the smaller student does not change
+
+
+def _run_chain(
     target: Target,
     config: Config,
     *,

@@ -21,6 +21,12 @@ class NotImplementedYet(PipelineError):
     exit_code = 3
 
 
+class BudgetExceeded(PipelineError):
+    """The exact size (linked firmware, converted model) does not fit the target's budget.
+
+    The build reacts by shrinking the student one rung and retrying (see pipeline.build)."""
+
+
 class DeviceError(PipelineError):
     """The device (emulator, board, phone, ssh host) failed or returned garbage."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from .. import atomic
-from ..errors import PipelineError
+from ..errors import BudgetExceeded, PipelineError
 from .codegen import FIRMWARE_DIR, KERNELS, TEMPLATES
 from .compiler import Compiled, kernel_sources, write_sources
 
@@ -106,7 +106,7 @@ def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int =
         if over:
             region, extra = over[0]
             budget = target.flash_kb if region in ("FLASH", "VECT") else target.ram_kb
-            raise PipelineError(
+            raise BudgetExceeded(
                 f"model does not fit target '{target.id}': {region.lower()} needs {budget * 1024 + int(extra)} "
                 f"bytes, budget is {budget * 1024} bytes ({budget} KB)")
         first = next((ln for ln in res.stderr.splitlines() if "error" in ln), res.stderr.strip()[:300])

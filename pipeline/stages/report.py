@@ -32,7 +32,7 @@ from ..report.io import build_report, validate, write_report
 from .base import Artifact, Context
 
 NAME = "report"
-INPUTS = ("data", "verify", "bench")
+INPUTS = ("data", "compress", "verify", "bench")
 # Every section that shapes an artifact: config_hash covers them, so the report re-runs when it changes.
 CONFIG_SECTIONS = ("data", "teacher", "student", "distill", "prune", "quantize", "convert", "verify", "bench")
 TARGET_FIELDS = ("id", "name", "kind", "core", "arch")
@@ -195,6 +195,11 @@ def _training(inputs: dict[str, Artifact]) -> dict | None:
     """
     if inputs.get("train") is not None:
         return dict(inputs["train"].meta)
+    compress = inputs.get("compress")
+    if compress is not None and (compress.dir / "train.json").is_file():
+        # The compress stage's training report: {"teacher": {...}, "scratch": {...}, ...}.
+        return {k: v for k, v in json.loads((compress.dir / "train.json").read_text()).items()
+                if isinstance(v, dict)}
     found: dict[str, dict] = {}
     for stage, default in (("teacher", "teacher"), ("distill", "distilled"), ("compress", "pruned")):
         art = inputs.get(stage)

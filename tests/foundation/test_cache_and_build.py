@@ -149,3 +149,31 @@ def test_cli_build_says_cached_on_second_run(run_cli, tmp_path):
     # Until every stage has landed a strict build must not claim success.
     manifest = json.loads((tmp_path / "b" / "rpi4" / "manifest.json").read_text())
     assert strict.returncode == (0 if manifest["complete"] else 3)
+
+
+def test_exact_budget_miss_shrinks_the_student_and_retries(tmp_path):
+    """A stage that finds the exact size over budget makes the build retry one rung smaller."""
+    from pipeline.errors import BudgetExceeded
+
+    student = fake_stages.make("distill", (), 0.0, ("student",))
+    firmware = fake_stages.make("package", ("distill",), 0.0, ())
+    seen = []
+
+    def link(ctx, ins):
+        shrink = ctx.config.student.shrink
+        seen.append(shrink)
+        if shrink < 2:
+            raise BudgetExceeded(f"ram needs {400 - 100 * shrink} KB, budget is 320 KB")
+        return ctx.artifact({"shrink": shrink})
+
+    firmware.run = link
+    res = run_build(load_all().get("cortex-m4"), _cfg(tmp_path), chain=(student, firmware), progress=_quiet())
+    assert seen == [0, 1, 2] and res.artifacts["package"].meta["shrink"] == 2
+
+    def never_fits(ctx, ins):
+        raise BudgetExceeded("ram needs 999 KB, budget is 320 KB")
+
+    firmware.run = never_fits
+    with pytest.raises(BudgetExceeded, match="ram needs 999 KB, budget is 320 KB.*after shrinking the student 3 times"):
+        run_build(load_all().get("cortex-m4"), _cfg(tmp_path / "other"), chain=(student, firmware),
+                  progress=_quiet())
