@@ -49,13 +49,15 @@ def _build_options(f):
         click.option("--force", is_flag=True, help="Ignore the cache and re-run every stage."),
         click.option("--from", "from_stage", help="Re-run from this stage on (earlier stages may come from cache)."),
         click.option("--accept-new-host-key", is_flag=True, help="SSH: trust an unknown host key (off by default)."),
+        click.option("--benchmark-model", type=click.Path(path_type=Path),
+                     help="Android: path to the official benchmark_model binary (never downloaded)."),
     ]):
         f = opt(f)
     return f
 
 
 def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_path, force, from_stage,
-               accept_new_host_key, until=None, allow_partial=False):
+               accept_new_host_key, benchmark_model=None, until=None, allow_partial=False):
     cfg, tgt = _load(config_path, target)  # bad target/config fails before any heavy import
     from .build import require_complete, run_build
 
@@ -63,8 +65,13 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         cfg = cfg.with_overrides(data={"dataset": dataset})
     if model_path is not None and not Path(model_path).exists() and ":" not in str(model_path):
         raise PipelineError(f"--model: file not found: {model_path}")
+    if model_path is not None and Path(model_path).suffix == ".tflite" and Path(model_path).is_file():
+        from .tflite.reader import check_model_size
+
+        check_model_size(model_path)  # before hashing or reading hundreds of MB
     options = {"device": device, "engine": engine, "tflm_dir": str(tflm_dir) if tflm_dir else None,
-               "accept_new_host_key": accept_new_host_key or None}
+               "accept_new_host_key": accept_new_host_key or None,
+               "benchmark_model": str(benchmark_model) if benchmark_model else None}
     t0 = time.monotonic()
     result = run_build(tgt, cfg, force=force, from_stage=from_stage, until=until, model_path=model_path,
                        options=options)
@@ -223,10 +230,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # click turns Ctrl-C into Abort; either way: one line, exit 130, nothing half-written
         click.echo("interrupted; finished stages are cached, the next build resumes after them", err=True)
         sys.exit(130)
     except click.ClickException as err:
@@ -235,6 +240,12 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as err:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        from .errors import DISK_FULL_ERRNOS, DiskFull
+
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS and not _State.debug:
+            disk_full = DiskFull(err.filename or "an artifact")  # a stage writing its own files
+            click.echo(f"error: {disk_full}", err=True)
+            sys.exit(disk_full.exit_code)
         if _State.debug or "--debug" in (argv or sys.argv):
             raise
         click.echo(f"internal error: {type(err).__name__}: {' '.join(str(err).split())}"

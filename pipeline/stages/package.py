@@ -12,5 +12,9 @@ TARGET_FIELDS = ("id", "kind", "arch", "core", "fpu", "clock_mhz", "flash_kb", "
                  "runtimes", "emulator", "board")
 
 
+OPTION_KEYS = ("engine", "tflm_dir", "android_package")
+CODE_DEPS = ("pipeline/adapters", "pipeline/aot", "pipeline/bundle", "pipeline/android", "firmware")
+
+
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
     return ADAPTERS.get(ctx.target.kind).package(ctx, inputs)
