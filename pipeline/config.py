@@ -34,60 +34,86 @@ class DataConfig(Section):
 
 
 class TeacherConfig(Section):
-    family: Literal["auto", "resnet2d", "cnn1d"] = "auto"
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
+    # auto: resnet2d for images [C, H, W], resnet1d for signals [C, L]
+    family: Literal["auto", "resnet2d", "resnet1d", "cnn1d"] = "auto"
+    epochs: int = Field(25, ge=1)
+    batch_size: int = Field(64, ge=2)
     optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(3e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    patience: int = Field(8, ge=1)
-    width: int = Field(32, ge=4)
+    patience: int = Field(10, ge=1)  # early stopping: epochs without a better validation accuracy
+    width: int = Field(32, ge=4)  # channels of the first stage (x2, x4 in the later stages)
     seed: int = 0
 
 
 class StudentConfig(Section):
-    family: Literal["auto", "dscnn", "cnn1d", "mlp"] = "auto"
-    width_multiplier: float | Literal["auto"] = "auto"
+    family: Literal["auto", "dscnn", "cnn1d", "mlp"] = "auto"  # auto: dscnn (images), cnn1d (signals)
+    width_multiplier: float | Literal["auto"] = "auto"  # "auto": fit-to-target ladder
     depth: int | Literal["auto"] = "auto"
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(64, ge=2)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    patience: int | None = Field(None, ge=1)  # None: train all epochs (scratch and distilled alike)
     seed: int = 0
     # Fraction of the target's flash/RAM budget the estimate may use.
     budget_margin: float = Field(0.8, gt=0, le=1)
+    # Flash/RAM kept for the runtime (interpreter code, stack) before the model's share.
+    reserve_flash_kb: float = Field(64.0, ge=0)
+    reserve_ram_kb: float = Field(8.0, ge=0)
+    # The student has at most this fraction of the teacher's parameters.
+    max_teacher_ratio: float = Field(0.1, gt=0, le=1)
+    # Pick this many rungs below the largest fitting one (a later retry's "one size smaller").
+    shrink: int = Field(0, ge=0)
+    scratch: bool = True  # also train the scratch baseline (same architecture, epochs, seed; no teacher)
 
 
 class DistillConfig(Section):
     temperature: float = Field(4.0, gt=0)
     alpha: float = Field(0.7, ge=0, le=1)
-    hints: bool = False
+    hints: bool = True  # FitNets-style hint: student map -> 1x1 adapter -> MSE to the teacher's map
     hint_weight: float = Field(1.0, ge=0)
-    teachers: int = Field(1, ge=1)
-    assistant: bool = False
+    teachers: int = Field(1, ge=1)  # > 1: extra teachers trained with seeds teacher.seed+1, ...; soft targets averaged
+    assistant: bool = False  # teacher -> assistant (between both in size) -> student
     cache_teacher_logits: bool = True
 
 
 class PruneConfig(Section):
     enabled: bool = False
-    fraction: float = Field(0.3, ge=0, lt=1)
+    fraction: float = Field(0.3, ge=0, lt=1)  # share of the student's params (or MACs) to remove
     importance: Literal["l1", "bn"] = "l1"
     step: float = Field(0.1, gt=0, le=1)
     finetune_epochs: int = Field(3, ge=0)
+    metric: Literal["params", "macs"] = "params"
+    lr: float = Field(1e-3, gt=0)
 
 
 class QuantizeConfig(Section):
     mode: Literal["ptq", "qat"] = "ptq"
     qat_epochs: int = Field(5, ge=1)
+    qat_lr: float = Field(1e-4, gt=0)
 
 
 class ConvertConfig(Section):
     opset: int = Field(17, ge=13, le=21)
+    # Conv/depthwise weights are always per-channel; so are dense (FULLY_CONNECTED) weights
+    # when this is true (else per-tensor).
+    per_channel_dense: bool = True
+    # Rewrite a global-average-pool -> Linear head as a 1x1 conv before conversion:
+    # LiteRT's reference FULLY_CONNECTED rounds differently from TFLite Micro's (about 1 output
+    # in 500 off by 1 LSB); their CONV_2D kernels agree bit for bit.
+    dense_as_conv: bool = True
+    # Also write the float32 TFLite (the verify stage's float reference and per-layer report).
+    float_model: bool = True
 
 
 class VerifyConfig(Section):
     min_agreement: float = Field(0.999, ge=0, le=1)
     max_accuracy_drop_pt: float = Field(1.0, ge=0)
+    # Test samples the per-layer numerics report runs (float and int8 with all tensors kept).
+    per_layer_samples: int = Field(200, ge=1)
 
 
 class BenchConfig(Section):

@@ -16,5 +16,14 @@ OPTION_KEYS = ("engine", "tflm_dir", "android_package")
 CODE_DEPS = ("pipeline/adapters", "pipeline/aot", "pipeline/bundle", "pipeline/android", "firmware")
 
 
+# What users look for at the top of build/<target>/ (the Pi bundle, the Android project, firmware).
+PUBLISHED = ("bundle", "bundle.tar.gz", "android", "firmware")
+
+
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
-    return ADAPTERS.get(ctx.target.kind).package(ctx, inputs)
+    artifact = ADAPTERS.get(ctx.target.kind).package(ctx, inputs)
+    publish = artifact.meta.setdefault("publish", {})
+    for name in PUBLISHED:
+        if (artifact.dir / name).exists():
+            publish.setdefault(name, name)
+    return artifact
