@@ -159,3 +159,21 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+TITLE = "Training: teacher / scratch / distilled / pruned / QAT, mean ± std over 3 seeds (cortex-m4 budgets)"
+
+
+def run(progress, datasets=("mnist1d", "digits"), seeds: int = 3, target: str = "cortex-m4") -> dict:
+    """Entry point for `python -m benchmarks` (same measurements as `main`)."""
+    results = {"torch": torch.__version__, "threads": os.environ.get("PIPELINE_TORCH_THREADS", "1"),
+               "seeds": seeds, "target": target, "cpus": os.cpu_count(), "datasets": {}, "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for ds in datasets:
+            runs = []
+            for seed in range(seeds):
+                progress.log(f"   {ds} seed {seed}")
+                runs.append(run_once(ds, seed, target, Path(tmp), {}))
+            results["runs"][ds] = runs
+            results["datasets"][ds] = aggregate(runs)
+    return results

@@ -165,7 +165,15 @@ def flash(target, firmware, device):
     if tgt.kind != "cortex-m":
         raise PipelineError(f"`pipeline flash` is for cortex-m targets; '{tgt.id}' is kind '{tgt.kind}'"
                             " (use `pipeline build` / `pipeline run`)")
-    ADAPTERS.get(tgt.kind).flash(tgt, firmware, device, {})
+    if firmware is None:  # the last `pipeline build --target T` (build dir from ./pipeline.toml)
+        cfg, _ = _load(None, None)
+        firmware = Path(cfg.build.dir) / tgt.id / "firmware" / "firmware.elf"
+        if not firmware.is_file():
+            raise PipelineError(f"no firmware at {firmware}; run `pipeline build --target {tgt.id}` first"
+                                " or pass --firmware ELF")
+    info = ADAPTERS.get(tgt.kind).flash(tgt, firmware, device, {})
+    if isinstance(info, dict):
+        click.echo(" ".join(f"{k}={v}" for k, v in info.items()))
 
 
 @cli.command()

@@ -5,6 +5,16 @@
 #include <stdint.h>
 #include <stddef.h>
 
+/* Whether CONV_2D / FULLY_CONNECTED use the build-time packed int16 weights (`wpack`, see
+ * aot_gemm.h) instead of the plain int8 ones: on SMLAD cores (M4/M7) and in the portable host build;
+ * Helium multiplies int8 directly and keeps the plain layout. The generated model emits one of the
+ * two per operator by this switch. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define AOT_PACKED_W 0
+#else
+#define AOT_PACKED_W 1
+#endif
+
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
@@ -14,6 +24,7 @@ typedef struct {
     const int32_t *mult;    /* [out_c] */
     const int32_t *shift;   /* [out_c] */
     const int32_t *fsum;    /* conv: sum of each output channel's filter taps, or NULL */
+    const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
 } aot_conv_t;
 
 typedef struct {
@@ -23,6 +34,7 @@ typedef struct {
     const int32_t *bias;    /* [out_c] or NULL */
     const int32_t *mult, *shift; /* [out_c] if per_channel else [1] */
     const int32_t *fsum;    /* sum of each output's weights, or NULL */
+    const int16_t *wpack;   /* packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
 } aot_fc_t;
 
 typedef struct {

@@ -4,9 +4,24 @@
 #include "aot_kernels.h"
 #include "aot_fixedpoint.h"
 #include "aot_dot.h"
+#include "aot_gemm.h"
 
 void aot_fc_s8(const aot_fc_t *p, const int8_t *in, int8_t *out) {
     const int fast = p->fsum && p->filter_offset == 0;
+    if (AOT_PACKED_W ? p->wpack != NULL : (fast && p->depth <= AOT_GEMM_MAX_K)) {
+        /* rows of the batch are the GEMM's pixels, two at a time */
+        const aot_gemm_t g = {p->depth, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max,
+                              p->per_channel, p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift};
+        uint32_t scratch[AOT_GEMM_SCRATCH_WORDS];
+        int32_t b = 0;
+        for (; b + 2 <= p->batches; b += 2) {
+            const int8_t *x = in + (size_t)b * p->depth;
+            aot_gemm_run2(&g, x, x + p->depth, out, out + p->out_c, scratch);
+            out += 2 * p->out_c;
+        }
+        if (b < p->batches) aot_gemm_run2(&g, in + (size_t)b * p->depth, NULL, out, NULL, scratch);
+        return;
+    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = in + (size_t)b * p->depth;
         for (int32_t o = 0; o < p->out_c; ++o) {

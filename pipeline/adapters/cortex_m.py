@@ -8,18 +8,29 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
-from ..errors import PipelineError
-from .base import not_yet
+from ..errors import NotImplementedYet, PipelineError
 
 KIND = "cortex-m"
 ISSUE = 6
 
 
+ENGINES = ("aot", "tflm")
+_TFLM_NOT_HERE = ("engine 'tflm': TFLM firmware cannot be compiled here (no TFLite Micro C++ sources on this "
+                  "machine), so it cannot be {what}; `pipeline build --engine tflm --tflm-dir DIR` exports the "
+                  "TFLM project to build elsewhere, or use --engine aot")
+
+
 def _engine(options: dict) -> str:
     engine = (options or {}).get("engine") or "aot"
-    if engine != "aot":
-        not_yet(f"engine '{engine}'", KIND, ISSUE)
+    if engine not in ENGINES:
+        raise PipelineError(f"unknown Cortex-M engine '{engine}' (allowed: {', '.join(ENGINES)})")
     return engine
+
+
+def _aot_only(options: dict, what: str) -> None:
+    """bench / run / flash execute firmware: only the AOT engine's can be built here."""
+    if _engine(options) == "tflm":
+        raise NotImplementedYet(_TFLM_NOT_HERE.format(what=what))
 
 
 def _find_model(inputs) -> Path:
@@ -34,19 +45,34 @@ def _find_model(inputs) -> Path:
 
 
 def package(ctx, inputs):
-    """Firmware ELF + generated sources + sizes into ctx.out_dir (budget-checked at link time)."""
-    from ..aot.compiler import compile_model
-    from ..aot.firmware import build_firmware
-    _engine(ctx.options)
-    from ..aot.host import prove_host_equality
+    """AOT: firmware ELF + generated sources + sizes into ctx.out_dir (budget-checked at link time).
+    TFLM (options engine="tflm"): the exported TFLM project into ctx.out_dir/tflm and, when
+    options["tflm_dir"] is set, into that directory too (each written atomically)."""
+    engine = _engine(ctx.options)
     model = _find_model(inputs)
     data = Path(model).read_bytes()
+    if engine == "tflm":
+        return _package_tflm(ctx, data)
+    from ..aot.compiler import compile_model
+    from ..aot.firmware import build_firmware
+    from ..aot.host import prove_host_equality
     compiled = compile_model(data)
     # Proof of equality on every build: generated C on the host == tflite_micro, op by op.
     proof = prove_host_equality(compiled, data, ctx.out_dir / "host-proof")
     build = build_firmware(compiled, ctx.target, ctx.out_dir / "firmware")
     return ctx.artifact({"engine": "aot", **compiled.summary(), **build.report(), **proof,
                          "elf": str(build.elf.relative_to(ctx.out_dir))})
+
+
+def _package_tflm(ctx, data: bytes):
+    from ..aot.tflm_export import export
+    project = export(data, ctx.target, ctx.out_dir / "tflm")
+    meta = {**project.summary(), "project": "tflm"}
+    dest = (ctx.options or {}).get("tflm_dir")
+    if dest:  # the same project again (the arena search is not repeated)
+        export(data, ctx.target, Path(dest), host_min=project.arena.host_min)
+        meta["tflm_dir"] = str(Path(dest).resolve())
+    return ctx.artifact(meta)
 
 
 def _find_test_set(inputs, options) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -74,7 +100,7 @@ def bench(ctx, inputs):
     """bench.json: on-device accuracy (when a test set is available), agreement with TFLM,
     latency (median of 5), memory and flash by section. Any failure raises: no partial report."""
     from ..aot.bench import benchmark
-    _engine(ctx.options)
+    _aot_only(ctx.options, "benchmarked on a device")
     model = _find_model(inputs)
     x, y = _find_test_set(inputs, ctx.options)
     if x is not None:
@@ -109,7 +135,7 @@ def standard_report(raw: dict, target, model: Path) -> dict:
         # never with cycles or milliseconds on hardware.
         "comparable": not emulated,
         "note": ("instructions per inference under QEMU -icount (not cycles, not ms); deterministic"
-                 if emulated else f"cycles at {target.clock_mhz:g} MHz = {lat.get('ms_median', 0):.3f} ms"),
+                 if emulated else _cycles_note(lat, target)),
     }
     mem = raw["memory"]
     report = {
@@ -131,6 +157,19 @@ def standard_report(raw: dict, target, model: Path) -> dict:
         report["accuracy"] = {"metric": "top1", "value": raw["accuracy"]["device"], "n": raw["samples"],
                               "agreement": {"tflm": raw["bit_exact_with_tflm"]}}
     return report
+
+
+def _cycles_note(lat: dict, target) -> str:
+    """DWT core cycles; ms at the clock the board reported in `id` (the clock it really runs at,
+    e.g. the NUCLEO-F746ZG firmware stays on the 16 MHz HSI, not the TOML's 216 MHz PLL clock)."""
+    ms = float(lat.get("ms_median") or 0.0)
+    mhz = lat["cycles_median"] / ms / 1000.0 if ms else float(target.clock_mhz)
+    note = f"DWT cycles at the board's {mhz:g} MHz = {ms:.3f} ms"
+    if abs(mhz - float(target.clock_mhz)) > 0.5:
+        note += (f"; at the target's {target.clock_mhz:g} MHz that would be "
+                 f"{lat['cycles_median'] / (float(target.clock_mhz) * 1000.0):.3f} ms if cycles stayed equal "
+                 "(flash wait states change them)")
+    return note
 
 
 def _load_inputs(path: Path) -> np.ndarray:
@@ -166,10 +205,14 @@ def run_model(target, model, inputs, outputs, device, options):
     from ..aot.compiler import compile_model
     from ..aot.runner import run_on_device, split_samples
     options = options or {}
-    _engine(options)
+    _aot_only(options, "run on a device")
     device = device or target.default_device
-    if device == "pyocd" or device.startswith("pyocd://"):
-        not_yet("flashing and running on a pyOCD board", KIND, ISSUE)
+    from ..aot.pyocd_flash import is_pyocd, parse_device
+    if is_pyocd(device):
+        parse_device(device)
+        if target.board is None:
+            raise PipelineError(f"target '{target.id}' is not a real board (no [board] table with a pyocd_target); "
+                                f"use --device qemu or a board target such as nucleo-f746zg")
     compiled = compile_model(Path(model))
     x = _load_inputs(inputs)
     samples = split_samples(compiled, x)
@@ -195,15 +238,31 @@ def run_model(target, model, inputs, outputs, device, options):
 
 
 def flash(target, firmware, device, options):
-    """QEMU: boot the ELF and check it answers `id`. pyOCD boards are not reachable here."""
-    from ..aot.device import Device, QemuLink
+    """QEMU: boot the ELF and check it answers `id`. pyOCD[://UID]: `pyocd flash --target
+    <board.pyocd_target> [--uid UID] ELF`, then open the board's serial port and ask `id`."""
+    from ..aot.device import Device, QemuLink, SerialLink
     from ..aot.firmware import board_for
+    from ..aot import pyocd_flash
+    options = options or {}
+    _aot_only(options, "flashed")
     device = device or target.default_device
-    if device not in ("qemu", "emulator"):
-        not_yet(f"flashing with '{device}'", KIND, ISSUE)
+    timeout = float(options.get("timeout", 30))
     if firmware is None or not Path(firmware).exists():
         raise PipelineError(f"firmware ELF not found: {firmware} (build it with `pipeline build --target {target.id}`)")
-    dev = Device(QemuLink(Path(firmware), board_for(target).machine), timeout=float((options or {}).get("timeout", 30)))
+    if pyocd_flash.is_pyocd(device):
+        uid = pyocd_flash.parse_device(device)
+        cmd = pyocd_flash.flash(target, Path(firmware), uid)
+        port = pyocd_flash.find_serial_port(target, uid)
+        link = SerialLink(port, target.board.serial_baud)
+        link.write(b"\n")
+        dev = Device(link, timeout=timeout, expect_ready=False)
+        try:
+            return {**dev.identify().__dict__, "port": port, "flash_command": cmd}
+        finally:
+            dev.quit()
+    if device not in ("qemu", "emulator"):
+        raise PipelineError(f"device '{device}' cannot flash Cortex-M firmware (use qemu or pyocd[://UID])")
+    dev = Device(QemuLink(Path(firmware), board_for(target).machine), timeout=timeout)
     try:
         return dev.identify().__dict__
     finally:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .. import atomic
 from ..tflite import TFLiteModel, read_model
 from .codegen import KERNELS, Generated, render
-from .lower import Step, lower
+from .lower import Const, Step, lower
 from .plan import MemoryPlan, plan
 
 
@@ -29,14 +31,55 @@ class Compiled:
     def summary(self) -> dict:
         return {"model_sha256": self.model.sha256, "ops": [s.op for s in self.steps],
                 "arena_bytes": self.memory.arena_bytes, "arena_bytes_without_reuse": self.memory.naive_bytes,
-                "macs": self.macs, "weights_bytes": sum(c.values.size * (1 if c.ctype == "int8_t" else 4)
-                                                       for s in self.steps for c in s.consts)}
+                "macs": self.macs,
+                # the portable layout; a target using the packed copy (`*_wp`) stores that instead
+                "weights_bytes": sum(c.values.size * _CBYTES[c.ctype] for s in self.steps for c in s.consts
+                                     if not c.name.endswith("_wp"))}
+
+
+_CBYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
+# Must equal AOT_GEMM_MAX_K in firmware/kernels/aot_gemm.h: the largest patch the GEMM path takes.
+GEMM_MAX_K = 640
+
+
+def pack_gemm_weights(w: np.ndarray) -> np.ndarray:
+    """[out_c][K] int8 weights -> the int16 layout of the GEMM kernels (aot_gemm.h): channels in
+    pairs (an odd last channel paired with zeros), K padded to a multiple of 4 with zeros, and per
+    group of 4 taps k0..k3 of a pair: [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] -- the order SXTB16 gives
+    the activations, so SMLAD multiplies matching taps. Built once here instead of widened at run time."""
+    oc, k = w.shape
+    oc2, k4 = oc + (oc & 1), -(-k // 4) * 4
+    full = np.zeros((oc2, k4), np.int16)
+    full[:oc, :k] = w
+    g = full.reshape(oc2 // 2, 2, k4 // 4, 4)[..., [0, 2, 1, 3]]     # [pair][c][group][tap]
+    return np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(-1)  # [pair][group][c][tap]
+
+
+def _pack(steps: list[Step]) -> None:
+    """Add the packed weights (`opN_wp`, params wpack) to every CONV_2D / FULLY_CONNECTED step the
+    GEMM path takes; the template emits them instead of the plain weights where the target's
+    kernels use them (AOT_PACKED_W: every core but Helium, and the host proof)."""
+    for s in steps:
+        if s.kernel == "conv":
+            k = s.params["k_h"] * s.params["k_w"] * s.params["in_c"]
+            oc = s.params["out_c"]
+        elif s.kernel == "fc" and s.params["filter_offset"] == 0:
+            k, oc = s.params["depth"], s.params["out_c"]
+        else:
+            continue
+        fsum = [c for c in s.consts if c.name.endswith("_fsum")]
+        if k > GEMM_MAX_K or not fsum:
+            continue
+        w = next(c for c in s.consts if c.name == f"op{s.index}_w")
+        s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_gemm_weights(np.asarray(w.values).reshape(oc, k))))
+        s.params["wpack"] = True
 
 
 def compile_model(model: TFLiteModel | bytes | Path | str) -> Compiled:
     """Raises PipelineError (naming op and operator index) for anything unsupported."""
     m = model if isinstance(model, TFLiteModel) else read_model(model)
     steps = lower(m)
+    _pack(steps)
     mem = plan(m, steps)
     return Compiled(m, steps, mem, render(m, steps, mem))
 

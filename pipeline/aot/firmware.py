@@ -22,8 +22,23 @@ class Board:
     flash_origin: int
     ram_origin: int
     vectors_origin: int | None = None   # a separate boot vector region (an547 boots from ITCM)
+    # Real boards (flashed with pyOCD): their own UART driver + the DWT cycle counter instead of
+    # the CMSDK UART and SysTick of the QEMU boards (paths relative to firmware/boards/).
+    sources: tuple[str, ...] | None = None
+    real: bool = False
+
+    @property
+    def dir(self) -> Path:
+        return FIRMWARE_DIR / "boards" / self.machine
+
+    def source_files(self) -> list[Path]:
+        boards = FIRMWARE_DIR / "boards"
+        if self.sources is None:
+            return sorted((boards / "common").glob("*.c"))
+        return [boards / s for s in self.sources]
 
 
+_REAL_COMMON = ("common/startup.c", "common/fault.c", "dwt/timer_dwt.c")
 # QEMU machine -> CPU flags and memory map (see ../shared/notes/emulation.md).
 BOARDS = {
     "mps2-an386": Board("mps2-an386", ("-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
@@ -33,6 +48,17 @@ BOARDS = {
     # Secure aliases: SRAM 2 MB at 0x11000000 holds code (the 2 MB budget), DTCM 512 KB is RAM.
     "mps3-an547": Board("mps3-an547", ("-mcpu=cortex-m55", "-mfloat-abi=hard"),
                         0x11000000, 0x30000000, vectors_origin=0x10000000),
+}
+# Real boards by target id (flashed with pyOCD, driven over their serial port).
+REAL_BOARDS = {
+    # STM32F746ZG: 1 MB flash at 0x08000000 (AXIM), 320 KB SRAM at 0x20000000 (DTCM+SRAM1+SRAM2).
+    "nucleo-f746zg": Board("nucleo-f746zg", ("-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
+                           0x08000000, 0x20000000,
+                           sources=(*_REAL_COMMON, "nucleo-f746zg/uart_stm32f7.c"), real=True),
+    # nRF52840: 1 MB flash at 0x00000000, 256 KB RAM at 0x20000000.
+    "nrf52840dk": Board("nrf52840dk", ("-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+                        0x00000000, 0x20000000,
+                        sources=(*_REAL_COMMON, "nrf52840dk/uart_nrf52_uarte.c"), real=True),
 }
 # 8 KB: measured use of the app + kernels is well under 1 KB; the rest is headroom for reports.
 DEFAULT_STACK = 8192
@@ -56,11 +82,13 @@ class FirmwareBuild:
 
 def board_for(target) -> Board:
     machine = target.emulator.machine if target.emulator else None
-    if machine not in BOARDS:
-        raise PipelineError(
-            f"target '{target.id}' has no QEMU board the AOT firmware supports (machine {machine!r}; "
-            f"supported: {', '.join(sorted(BOARDS))})")
-    return BOARDS[machine]
+    if machine in BOARDS:
+        return BOARDS[machine]
+    if getattr(target, "board", None) is not None and target.id in REAL_BOARDS:
+        return REAL_BOARDS[target.id]
+    raise PipelineError(
+        f"target '{target.id}' has no board the AOT firmware supports (QEMU machine {machine!r}; "
+        f"supported: {', '.join(sorted(BOARDS))}; real boards: {', '.join(sorted(REAL_BOARDS))})")
 
 
 def _tool(name: str) -> str:
@@ -91,10 +119,10 @@ def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int =
     ld = atomic.write_text(out_dir / "link.ld", _linker_script(compiled, target, board, stack_bytes))
     elf = out_dir / "firmware.elf"
     common = FIRMWARE_DIR / "boards" / "common"
-    sources = [src / "aot_model.c", *kernel_sources(), *sorted(common.glob("*.c")),
+    sources = [src / "aot_model.c", *kernel_sources(), *board.source_files(),
                *sorted((FIRMWARE_DIR / "app").glob("*.c"))]
     cmd = [cc, *board.cflags, *COMMON_CFLAGS, f"-I{src}", f"-I{KERNELS}", f"-I{common}",
-           f"-I{FIRMWARE_DIR / 'boards' / board.machine}", f"-I{FIRMWARE_DIR / 'app'}",
+           f"-I{board.dir}", f"-I{FIRMWARE_DIR / 'app'}",
            # per-operator timing hook for the generated code (see app/aot_prof.h)
            "-include", str(FIRMWARE_DIR / "app" / "aot_prof.h"),
            *map(str, sources), "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",

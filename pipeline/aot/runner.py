@@ -34,13 +34,18 @@ def instructions_from_ticks(ticks: int, clock_hz: int) -> int:
 
 @contextmanager
 def open_device(build: FirmwareBuild, target, device: str, timeout: float) -> Iterator[Device]:
+    from .pyocd_flash import is_pyocd, open_board
+    if is_pyocd(device):   # a real board: pyocd flash, then the same protocol over its serial port
+        with open_board(build, target, device, timeout) as dev:
+            yield dev
+        return
     if device in ("qemu", "emulator"):
         link: Link = QemuLink(build.elf, board_for(target).machine,
                               target.emulator.binary if target.emulator else "qemu-system-arm")
     elif device.startswith("serial:"):
         link = SerialLink(device.split(":", 1)[1], target.board.serial_baud if target.board else 115200)
     else:
-        raise PipelineError(f"device '{device}' is not supported for Cortex-M runs here (use qemu or serial:PORT)")
+        raise PipelineError(f"device '{device}' is not supported for Cortex-M runs (use qemu, pyocd[://UID] or serial:PORT)")
     dev = None
     try:
         dev = Device(link, timeout=timeout)
@@ -103,7 +108,7 @@ def run_on_device(compiled: Compiled, target, samples: list[list[np.ndarray]], w
         op_ticks = dev.profile() if profile and samples else None
         mem = dev.memory()
         transcript = list(dev.transcript)
-    emulated = device in ("qemu", "emulator")
+    emulated = device in ("qemu", "emulator")   # real boards: ticks are DWT core cycles
     instr = [instructions_from_ticks(t, ident.clock_hz) for t in ticks] if emulated else None
     op_instr = ({k: instructions_from_ticks(v, ident.clock_hz) for k, v in op_ticks.items()}
                 if emulated and op_ticks is not None else None)

@@ -17,7 +17,7 @@ CODE_DEPS = ("pipeline/adapters", "pipeline/aot", "pipeline/bundle", "pipeline/a
 
 
 # What users look for at the top of build/<target>/ (the Pi bundle, the Android project, firmware).
-PUBLISHED = ("bundle", "bundle.tar.gz", "android", "firmware")
+PUBLISHED = ("bundle", "bundle.tar.gz", "android", "firmware", "tflm")
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:

@@ -4,9 +4,19 @@ import pytest
 
 from pipeline.adapters import ADAPTERS, cortex_m
 from pipeline.errors import NotImplementedYet, PipelineError
-from pipeline.stages.base import Context
+from pipeline.stages.base import Artifact, Context
+from pipeline.stages.progress import Progress
 
 pytestmark = pytest.mark.emulator
+
+
+def _convert_inputs(tmp_path, model):
+    """What the convert stage hands to package/bench: a directory with model_int8.tflite."""
+    import shutil
+    d = tmp_path / "convert"
+    d.mkdir(exist_ok=True)
+    shutil.copy(model, d / "model_int8.tflite")
+    return {"convert": Artifact(stage="convert", dir=d, meta={})}
 
 
 def test_registered():
@@ -17,7 +27,7 @@ def test_package_then_flash(zoo_models, targets, tmp_path):
     t = targets.get("cortex-m7")
     ctx = Context(config=None, target=t, out_dir=tmp_path / "pkg", build_dir=tmp_path, progress=None,
                   model_path=zoo_models["residual"], options={"engine": "aot"})
-    art = cortex_m.package(ctx, {})
+    art = cortex_m.package(ctx, _convert_inputs(tmp_path, zoo_models["residual"]))
     elf = art.dir / art.meta["elf"]
     assert elf.exists() and art.meta["arena_bytes"] > 0 and ".text" in art.meta["sections"]
     assert art.meta["host_bit_exact"] and art.meta["vectors"] == 5
@@ -30,7 +40,7 @@ def test_other_engines_and_pyocd_say_not_yet(zoo_models, targets, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((1, 10), np.int8))
     with pytest.raises(NotImplementedYet, match="engine 'tflm'"):
         cortex_m.run_model(t, zoo_models["dense"], tmp_path / "x.npy", tmp_path / "y.npy", None, {"engine": "tflm"})
-    with pytest.raises(NotImplementedYet, match="pyOCD"):
+    with pytest.raises(PipelineError, match="not a real board"):  # pyOCD needs a board target
         cortex_m.run_model(t, zoo_models["dense"], tmp_path / "x.npy", tmp_path / "y.npy", "pyocd", {})
 
 
@@ -71,9 +81,12 @@ def test_bench_writes_the_standard_report(zoo_models, targets, tmp_path):
     y[:3] = (y[:3] + 1) % 5  # 9/12 right on the host, and so on the device
     np.savez(tmp_path / "test.npz", x=x, y=y)
     ctx = Context(config=None, target=targets.get("cortex-m4"), out_dir=tmp_path / "bench", build_dir=tmp_path,
-                  progress=None, model_path=path, options={"test_data": tmp_path / "test.npz"})
-    cortex_m.bench(ctx, {})
-    r = json.loads((tmp_path / "bench" / "bench.json").read_text())
+                  progress=Progress(enabled=False), model_path=path, options={"test_data": tmp_path / "test.npz"})
+    cortex_m.bench(ctx, _convert_inputs(tmp_path, path))
+    # aot-bench.json: the engine's raw measurements; bench.json: the standard report sections
+    std = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert std["latency"]["unit"] == "instructions" and std["accuracy"]["value"] == 0.75
+    r = json.loads((tmp_path / "bench" / "aot-bench.json").read_text())
     assert r["complete"] and r["bit_exact_with_tflm"] == 1.0 and r["samples"] == 12
     assert r["accuracy"] == {"device": 0.75, "tflm_host": 0.75}
     assert r["latency"]["instructions_median"] > 0 and "not cycles" in r["latency"]["unit"]

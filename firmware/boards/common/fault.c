@@ -1,5 +1,6 @@
 /* HardFault: report the stacked PC and the fault status registers over the UART, then exit
  * through semihosting so an emulator stops (a board stays halted). */
+#include "board.h"
 #include "board_support.h"
 
 extern uint32_t __stack_base__, __stack_top__, __hstack_top__;
@@ -51,6 +52,19 @@ uint32_t stack_used_bytes(void) {
     return (uint32_t)((uint8_t *)&__stack_top__ - (uint8_t *)p);
 }
 
+#ifdef BOARD_NO_SEMIHOSTING
+/* A real board without a debugger: BKPT would itself fault. `quit` (code 0) resets the chip
+ * (SCB AIRCR SYSRESETREQ) so it comes back with a READY banner; a fault (code != 0) halts
+ * here so the FAULT line stays the last thing on the UART. */
+void board_exit(int code) {
+    if (code == 0) {
+        __asm volatile("dsb" ::: "memory");
+        *(volatile uint32_t *)0xE000ED0Cu = 0x05FA0004u;
+        __asm volatile("dsb" ::: "memory");
+    }
+    for (;;) { }
+}
+#else
 void board_exit(int code) {
     /* Semihosting SYS_EXIT_EXTENDED (0x20) with {ADP_Stopped_ApplicationExit, code}. */
     volatile uint32_t block[2] = {0x20026u, (uint32_t)code};
@@ -59,3 +73,4 @@ void board_exit(int code) {
     __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     for (;;) { }
 }
+#endif

@@ -1,0 +1,46 @@
+/* The shared int8 GEMM core of CONV_2D (any kernel size, via an im2col patch) and FULLY_CONNECTED:
+ * two "pixels" (patches of K values) against all output channels, two channels at a time, so every
+ * activation and weight load feeds two multiply-accumulates.
+ *   acc[px][oc] = bias[oc] + in_offset * fsum[oc] + sum_k x[px][k] * w[oc][k]
+ * which equals the reference sum_k (x + in_offset) * w exactly (integer arithmetic), padded taps
+ * holding the input zero point (-in_offset) so they contribute nothing.
+ * Weights are packed at build time (pipeline/aot/compiler.py, pack_gemm_weights) for the SMLAD
+ * cores and the host, so the DSP inner loop is four LDRDs and eight SMLADs for 16 MACs.
+ * The pair of patches is prepared once and then reused for every output channel:
+ *   Cortex-M4/M7 (DSP): widened to int16 pairs in SXTB16 order and interleaved,
+ *                       [a0 a2 | a1 a3 | b0 b2 | b1 b3] per group of 4, so the activation side of the
+ *                       inner loop is two LDRDs from one pointer and the weights are the only SXTB16s;
+ *   Cortex-M55 (MVE) and the host: plain int8 (VMLADAVA.S8 on 16 lanes / scalar C). */
+#ifndef AOT_GEMM_H
+#define AOT_GEMM_H
+#include <stdint.h>
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define AOT_GEMM_MVE 1
+#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define AOT_GEMM_DSP 1
+#else
+#endif
+
+/* Largest patch the fast path takes (two patches live on the stack); bigger ones use the
+ * per-channel reference loop. */
+#define AOT_GEMM_MAX_K 640
+
+typedef struct {
+    int32_t K, out_c, in_offset, out_offset, act_min, act_max, per_channel;
+    const int8_t *w;        /* [out_c][K] (Helium) */
+    const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
+                             * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros */
+    const int32_t *bias, *fsum, *mult, *shift;
+} aot_gemm_t;
+
+/* Scratch the caller provides for aot_gemm_run2: the widened, interleaved pair of patches. */
+#if defined(AOT_GEMM_DSP)
+#define AOT_GEMM_SCRATCH_WORDS (AOT_GEMM_MAX_K + 4)
+#else
+#define AOT_GEMM_SCRATCH_WORDS 1
+#endif
+/* Outputs of patches xa and xb (xb may be NULL: one pixel) for every output channel. */
+void aot_gemm_run2(const aot_gemm_t *g, const int8_t *xa, const int8_t *xb, int8_t *oa, int8_t *ob,
+                   uint32_t *scratch);
+#endif
