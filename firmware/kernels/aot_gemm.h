@@ -34,11 +34,13 @@ typedef struct {
     const int32_t *bias, *fsum, *mult, *shift;
 } aot_gemm_t;
 
-/* Scratch the caller provides for aot_gemm_run2: the widened, interleaved pair of patches. */
+/* Scratch words the caller provides for aot_gemm_run2 with patches of K values (the widened,
+ * interleaved pair on DSP cores; unused elsewhere). Callers size it by K (a VLA), so the stack grows
+ * only as much as the layer needs. */
 #if defined(AOT_GEMM_DSP)
-#define AOT_GEMM_SCRATCH_WORDS (AOT_GEMM_MAX_K + 4)
+#define AOT_GEMM_SCRATCH_WORDS(K) ((((K) + 3) & ~3) + 4)
 #else
-#define AOT_GEMM_SCRATCH_WORDS 1
+#define AOT_GEMM_SCRATCH_WORDS(K) 1
 #endif
 /* Outputs of patches xa and xb (xb may be NULL: one pixel) for every output channel. */
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *xa, const int8_t *xb, int8_t *oa, int8_t *ob,

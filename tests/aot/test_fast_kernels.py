@@ -1,0 +1,152 @@
+"""The optimized CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED kernels (SMLAD on M4/M7, Helium on
+M55, the portable packed-weights path on the host) against tflite_micro, on shapes chosen to hit
+every edge: channel counts that are odd or not a multiple of 2/4, patch sizes not a multiple of 4,
+odd pixel counts (the GEMM's single-pixel tail), strides, SAME padding (gathered borders), dilation,
+depth multipliers, batched FULLY_CONNECTED rows, and patches too large for the GEMM (fallback)."""
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline.aot import zoo
+from pipeline.aot.compiler import GEMM_MAX_K, compile_model, pack_gemm_weights
+from pipeline.aot.host import HostModel, build_host_lib
+from pipeline.aot.reference import random_inputs, tflm_run
+
+
+def check_model(path, build_dir, seeds):
+    """Host build (portable kernels, packed weights): every operator's output equals TFLM's."""
+    data = path.read_bytes()
+    compiled = compile_model(data)
+    host = HostModel(compiled, build_host_lib(compiled, build_dir))
+    for seed in seeds:
+        xs = random_inputs(compiled.model, seed)
+        outs, traced = host.run(xs, trace=True)
+        ref, tensors = tflm_run(compiled.model, data, xs, all_tensors=True)
+        for s in compiled.steps:
+            t = compiled.model.tensors[s.outputs[0]]
+            got = np.frombuffer(traced[s.index], dtype=t.dtype)
+            assert np.array_equal(got, tensors[s.outputs[0]].reshape(-1)), f"{path.stem} seed {seed} op {s.index} ({s.op})"
+        for got, want in zip(outs, ref):
+            assert got.tobytes() == np.asarray(want, dtype=got.dtype).tobytes()
+
+
+def _init(seed, kernel="kernel"):
+    return zoo._init(seed, kernel)
+
+
+def _pointwise():
+    L = zoo._layers()
+    x = inp = L.Input((5, 3, 13), batch_size=1)              # 15 pixels, K = 13
+    x = L.Conv2D(7, 1, **_init(1))(x)                         # odd out_c
+    x = L.Conv2D(9, 1, activation="relu", **_init(3))(x)     # K = 7
+    return inp, L.Conv2D(4, 1, **_init(5))(x)
+
+
+def _conv():
+    L = zoo._layers()
+    x = inp = L.Input((7, 6, 5), batch_size=1)
+    x = L.Conv2D(6, (3, 2), strides=(2, 1), padding="same", **_init(1))(x)   # K = 30, borders
+    x = L.Conv2D(5, 3, padding="same", dilation_rate=2, activation="relu6", **_init(3))(x)
+    x = L.Conv2D(3, (2, 3), strides=2, padding="valid", **_init(5))(x)
+    return inp, x
+
+
+def _depthwise():
+    L = zoo._layers()
+    x = inp = L.Input((8, 7, 7), batch_size=1)                              # C = 7: one group + 3
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu", **_init(1, "depthwise"))(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", **_init(3, "depthwise"))(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", **_init(5, "depthwise"))(x)  # C = 14
+    x = L.DepthwiseConv2D((2, 3), dilation_rate=(2, 1), padding="valid", **_init(7, "depthwise"))(x)
+    return inp, L.Conv2D(5, 1, **_init(9))(x)
+
+
+def _dense():
+    L = zoo._layers()
+    x = inp = L.Input((3, 37), batch_size=1)        # three FULLY_CONNECTED rows, depth 37
+    x = L.Dense(11, activation="relu", **_init(1))(x)
+    x = L.Dense(6, **_init(3))(x)
+    return inp, x
+
+
+def _large_patch():
+    L = zoo._layers()
+    x = inp = L.Input((4, 4, 80), batch_size=1)     # K = 720 > GEMM_MAX_K: reference loop
+    x = L.Conv2D(3, 3, padding="same", **_init(1))(x)
+    x = L.Flatten()(x)
+    return inp, L.Dense(4, **_init(3))(x)           # depth 48
+
+
+MODELS = {"fk_pointwise": _pointwise, "fk_conv": _conv, "fk_depthwise": _depthwise, "fk_dense": _dense,
+          "fk_large_patch": _large_patch}
+
+
+@pytest.fixture(scope="module")
+def fk_models(tmp_path_factory):
+    import tensorflow as tf
+    out = tmp_path_factory.mktemp("fk")
+    paths = {}
+    for name, builder in MODELS.items():
+        tf.keras.utils.set_random_seed(0)
+        inp, o = builder()
+        path = out / f"{name}.tflite"
+        path.write_bytes(zoo.convert(inp, o))
+        paths[name] = path
+    return paths
+
+
+def test_packed_layout_pairs_channels_and_sxtb16_order():
+    rng = np.random.default_rng(0)
+    for oc, k in [(1, 1), (3, 5), (4, 8), (7, 13)]:
+        w = rng.integers(-128, 128, (oc, k)).astype(np.int8)
+        p = pack_gemm_weights(w)
+        k4 = -(-k // 4) * 4
+        assert p.dtype == np.int16 and p.size == (oc + (oc & 1)) * k4
+        g = p.reshape(-1, k4 // 4, 2, 4)                      # [pair][group][channel][tap]
+        for c in range(oc):
+            for kk in range(k):
+                assert g[c // 2, kk // 4, c % 2, [0, 2, 1, 3].index(kk % 4)] == w[c, kk]
+        padded = np.zeros((oc + (oc & 1), k4), bool)
+        padded[:oc, :k] = True
+        assert int(np.count_nonzero(p)) <= int(padded.sum())
+
+
+def test_packing_is_selected_per_core_in_the_generated_code(fk_models):
+    c = compile_model(fk_models["fk_large_patch"])
+    conv, fc = [s for s in c.steps if s.kernel in ("conv", "fc")]
+    assert not conv.params.get("wpack") and conv.params["k_h"] * conv.params["k_w"] * conv.params["in_c"] > GEMM_MAX_K
+    assert fc.params.get("wpack")
+    src = c.sources.files["aot_model.c"]
+    assert f"#if AOT_PACKED_W\nstatic const int16_t op{fc.index}_wp" in src
+    assert f"#if !AOT_PACKED_W\nstatic const int8_t op{fc.index}_w[" in src
+    assert f"static const int8_t op{conv.index}_w[" in src and f"op{conv.index}_wp" not in src
+    # the reported weight bytes stay those of the plain int8 layout
+    assert c.summary()["weights_bytes"] == sum(x.values.size * (1 if x.ctype == "int8_t" else 4)
+                                               for s in c.steps for x in s.consts if not x.name.endswith("_wp"))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_host_portable_path_bit_exact(name, fk_models, host_build_dir):
+    check_model(fk_models[name], host_build_dir / name, seeds=range(4))
+
+
+needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-eabi-gcc", "qemu-system-arm")),
+                                reason="needs arm-none-eabi-gcc and qemu-system-arm")
+
+
+@needs_qemu
+@pytest.mark.emulator
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m55"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_cortex_m_kernels_bit_exact(name, target, fk_models, tmp_path):
+    from pipeline.aot.runner import run_on_device
+    from pipeline.targets import load_all
+    data = fk_models[name].read_bytes()
+    c = compile_model(data)
+    samples = [random_inputs(c.model, s) for s in range(3)]
+    run = run_on_device(c, load_all().get(target), samples, tmp_path)
+    for seed, xs, got in zip(range(3), samples, run.outputs):
+        want = tflm_run(c.model, data, xs)
+        for g, w in zip(got, want):
+            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} on {target}, seed {seed}"
