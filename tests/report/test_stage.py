@@ -158,7 +158,7 @@ def test_run_with_corrupt_bench_json(tmp_path, targets):
 
 
 def test_stage_contract():
-    assert stage.NAME == "report" and stage.INPUTS == ("data", "verify", "bench")
+    assert stage.NAME == "report" and stage.INPUTS == ("data", "compress", "verify", "bench")
     cfg = Config()
     for section in stage.CONFIG_SECTIONS:
         cfg.section(section)  # every declared section exists
