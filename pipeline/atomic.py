@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import DISK_FULL_ERRNOS, DiskFull
+
 
 @contextlib.contextmanager
 def atomic_path(dest: Path | str) -> Iterator[Path]:
@@ -22,6 +24,10 @@ def atomic_path(dest: Path | str) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
+    except OSError as err:
+        if err.errno in DISK_FULL_ERRNOS:
+            raise DiskFull(dest) from None
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -51,7 +57,12 @@ def atomic_dir(dest: Path | str) -> Iterator[Path]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:
+            if err.errno in DISK_FULL_ERRNOS:
+                raise DiskFull(dest) from None
+            raise
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old.{os.getpid()}")
             os.replace(dest, old)

@@ -24,6 +24,8 @@ def _load(config_path: Path | None, target_name: str | None):
     from . import config as config_mod
     from .targets import load_all
 
+    if config_path is not None and Path(config_path).is_dir():
+        raise PipelineError(f"--config {config_path}: is a directory, not a pipeline.toml file")
     cfg = config_mod.load(config_path)
     target = load_all().get(target_name) if target_name else None
     return cfg, target
@@ -69,6 +71,9 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         from .tflite.reader import check_model_size
 
         check_model_size(model_path)  # before hashing or reading hundreds of MB
+        from .tflite import read_model
+
+        read_model(model_path)  # a malformed file fails now, not after the data stage
     options = {"device": device, "engine": engine, "tflm_dir": str(tflm_dir) if tflm_dir else None,
                "accept_new_host_key": accept_new_host_key or None,
                "benchmark_model": str(benchmark_model) if benchmark_model else None}

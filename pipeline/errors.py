@@ -33,6 +33,17 @@ class DeviceError(PipelineError):
     exit_code = 4
 
 
+class DiskFull(PipelineError):
+    """No space left (ENOSPC/EDQUOT) while writing an artifact; nothing half-written is kept."""
+
+    def __init__(self, what: object):
+        super().__init__(f"disk full while writing {what}: free some space (or set [build] dir elsewhere) "
+                         "and run again")
+
+
+DISK_FULL_ERRNOS = (28, 122)  # ENOSPC, EDQUOT
+
+
 def did_you_mean(value: str, allowed: Iterable[str]) -> str:
     """' did you mean 'x'?' when a close match exists, else ''."""
     allowed = [str(a) for a in allowed]

@@ -253,6 +253,9 @@ def inspect_command(model: Path, target: str | None = None, as_json: bool = Fals
         raise PipelineError(f"{model}: file not found")
     if model.is_dir():
         raise PipelineError(f"{model}: is a directory, not a .tflite file")
+    from .tflite.reader import check_model_size
+
+    check_model_size(model)  # before reading it: a 2 GB file is a mistake, not a model
     data = model.read_bytes()
     read_model(data)  # TFLiteFormatError (one line) for anything that is not a sound TFLite file
     tgt = None

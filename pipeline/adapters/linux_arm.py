@@ -144,11 +144,17 @@ def _req_digest(bundle_dir: Path) -> str:
 
 
 def _emulator(target, log):
+    from .. import tools
+    from ..emulators import arm64
     from ..emulators.arm64 import Arm64, build_rootfs
 
     spec = target.emulator
     if spec is None or spec.kind != "qemu-user":
         raise PipelineError(f"target {target.id} has no [emulator] of kind qemu-user")
+    # the tools first, by name and package: before root checks or a 5-minute rootfs build
+    tools.require("qemu-aarch64-static")
+    if not (arm64.rootfs_dir(spec.debian_suite or "bookworm") / arm64.MARKER).exists():
+        tools.require("debootstrap")
     root = build_rootfs(spec.debian_suite or "bookworm", log=log)
     return Arm64(root, spec.cpu)
 

@@ -98,6 +98,10 @@ def model_io(model: Path) -> tuple[list[dict], list[dict]]:
     """Input and output tensor details of a .tflite file, read with the host LiteRT."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    from ..tflite import read_model
+
+    # Our bounds-checked reader first: LiteRT's own parser is not made for hostile files.
+    read_model(Path(model))
     try:
         interp = Interpreter(model_path=str(model), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     except (ValueError, RuntimeError) as err:

@@ -16,11 +16,26 @@ _MIN_SIZE = 16
 _IDENT = b"TFL3"
 # TFLite caps shapes at rank 6 in most kernels; 16 leaves room and stops absurd ranks.
 _MAX_RANK = 16
+# Largest .tflite accepted (flatbuffers cap at 2 GB; an MCU/phone model over this is a mistake).
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+
+
+def check_model_size(path: Path | str) -> int:
+    """The file's size, or a one-line TFLiteFormatError when it is missing or over MAX_MODEL_BYTES."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError as err:
+        raise TFLiteFormatError(f"cannot read TFLite model {path}: {err.strerror or err}") from None
+    if size > MAX_MODEL_BYTES:
+        raise TFLiteFormatError(f"{path}: {size / 2**20:.0f} MB is over the {MAX_MODEL_BYTES >> 20} MB limit "
+                                "for a .tflite model (is this the right file?)")
+    return size
 
 
 def read_model(data: bytes | bytearray | memoryview | Path | str) -> TFLiteModel:
     """Parse a TFLite model; raises TFLiteFormatError (a PipelineError) for malformed input."""
     if isinstance(data, (str, Path)):
+        check_model_size(data)
         try:
             data = Path(data).read_bytes()
         except OSError as err:
@@ -28,6 +43,8 @@ def read_model(data: bytes | bytearray | memoryview | Path | str) -> TFLiteModel
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TFLiteFormatError(f"read_model expects bytes or a path, not {type(data).__name__}")
     data = bytes(data)
+    if len(data) > MAX_MODEL_BYTES:
+        raise TFLiteFormatError(f"TFLite model of {len(data)} bytes is over the {MAX_MODEL_BYTES >> 20} MB limit")
     if len(data) == 0:
         raise TFLiteFormatError("not a TFLite model: the file is empty")
     if len(data) < _MIN_SIZE:
