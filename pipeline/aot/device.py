@@ -6,6 +6,7 @@ silent board becomes a one-line DeviceError and the emulator process is killed.
 """
 from __future__ import annotations
 
+import functools
 import queue
 import shutil
 import subprocess
@@ -125,8 +126,26 @@ class Identity:
     clock_hz: int
 
 
+def _garbage_is_a_device_error(method):
+    """A device that answers garbage (missing fields, bad numbers, bad hex) is a DeviceError
+    naming the command, never a ValueError/KeyError escaping as an internal error."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (ValueError, KeyError, IndexError) as err:
+            last = self.transcript[-1] if self.transcript else ""
+            self.link.close()
+            raise DeviceError(f"the device returned garbage to `{method.__name__}`: {last[:80]!r}"
+                              f" ({type(err).__name__})") from None
+    return wrapper
+
+
 class Device:
     """The firmware's protocol. `timeout` bounds every answer (seconds of host wall time)."""
+
+    # One corrupted transfer is resent once (a UART glitch); a second mismatch is an error.
+    INPUT_ATTEMPTS = 2
 
     def __init__(self, link: Link, timeout: float = 30.0, expect_ready: bool = True):
         """expect_ready=False for a board that booted before the port was opened: its READY
@@ -169,24 +188,31 @@ class Device:
         line = self._expect(prefix)
         return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
 
+    @_garbage_is_a_device_error
     def identify(self) -> Identity:
         kv = self._cmd("id", "OK id")
         return Identity(kv["model"], kv["engine"], kv["board"], int(kv["arena"]), int(kv["macs"]),
                         int(kv["clock_hz"]))
 
+    @_garbage_is_a_device_error
     def load_input(self, index: int, data: bytes, chunk: int = 96) -> None:
         crc = zlib.crc32(data)
         lines = [f"in {index} {len(data)} {crc:08x}"]
         lines += [f"d {data[i:i + chunk].hex()}" for i in range(0, len(data), chunk)]
-        self.link.write(("\n".join(lines) + "\n").encode())
-        kv = dict(kv.split("=", 1) for kv in self._expect("OK in").split() if "=" in kv)
-        if int(kv["crc"], 16) != crc:
-            raise DeviceError(f"input {index} arrived with crc {kv['crc']}, sent {crc:08x}")
+        for attempt in range(self.INPUT_ATTEMPTS):
+            self.link.write(("\n".join(lines) + "\n").encode())
+            kv = dict(kv.split("=", 1) for kv in self._expect("OK in").split() if "=" in kv)
+            if int(kv["crc"], 16) == crc:
+                return
+        raise DeviceError(f"input {index} arrived with crc {kv['crc']}, sent {crc:08x}"
+                          f" ({self.INPUT_ATTEMPTS} attempts)")
 
+    @_garbage_is_a_device_error
     def infer(self, n: int = 1, warmup: int = 0) -> int:
         """Runs W warm-ups then N timed inferences; returns the timer ticks of the N runs."""
         return int(self._cmd(f"infer {n} {warmup}", "OK infer")["ticks"])
 
+    @_garbage_is_a_device_error
     def read_output(self, index: int) -> bytes:
         self.link.write(f"out {index}\n".encode())
         head = self._expect("OK out").split()
@@ -203,6 +229,7 @@ class Device:
                               f"device sent {size} / {crc:08x}")
         return data
 
+    @_garbage_is_a_device_error
     def profile(self) -> dict[int, int]:
         """One inference timed per operator: {operator index: timer ticks}."""
         self.link.write(b"prof\n")
@@ -216,6 +243,7 @@ class Device:
                 _, op, t = line.split()
                 ticks[int(op)] = int(t)
 
+    @_garbage_is_a_device_error
     def memory(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._cmd("mem", "OK mem").items()}
 
