@@ -19,7 +19,12 @@ ignore.
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import math
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -46,9 +51,38 @@ def save_model(module: nn.Module, spec: dict, path: Path | str) -> Path:
     """Write spec + state_dict to `path` atomically (a reader never sees half a file)."""
     path = Path(path)
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, "spec": spec, "state_dict": state}, buf)
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "spec": spec, "state_dict": state}, tmp)
+        tmp.write_bytes(_reproducible(buf.getvalue()))
     return path
+
+
+def _reproducible(raw: bytes) -> bytes:
+    """torch.save writes a random 40-digit `.data/serialization_id`, so two identical models give
+    different bytes (and sha256s in the build manifest). Replace it by digits derived from the
+    other records and fix that record's CRC-32 in its local header and the central directory."""
+    zf = zipfile.ZipFile(io.BytesIO(raw))
+    name = next((n for n in zf.namelist() if n.endswith(".data/serialization_id")), None)
+    if name is None:
+        return raw
+    info = zf.getinfo(name)
+    old = zf.read(name)
+    digest = hashlib.sha256(b"".join(zf.read(n) for n in zf.namelist() if n != name)).hexdigest()
+    new = str(int(digest, 16)).encode()[: len(old)].rjust(len(old), b"0")
+    out = bytearray(raw)
+    name_len, extra_len = struct.unpack_from("<HH", raw, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    if info.compress_type != zipfile.ZIP_STORED or bytes(out[start:start + len(old)]) != old:
+        return raw  # not the layout we know: keep torch's bytes rather than risk a broken file
+    out[start:start + len(old)] = new
+    crc = struct.pack("<I", zlib.crc32(new))
+    out[info.header_offset + 14:info.header_offset + 18] = crc
+    record = raw.rfind(name.encode()) - 46  # its central directory entry (the directory comes last)
+    if raw[record:record + 4] != b"PK\x01\x02":
+        return raw
+    out[record + 16:record + 20] = crc
+    return bytes(out)
 
 
 def load_model(path: Path | str, map_location: str | torch.device = "cpu") -> nn.Module:

@@ -3,8 +3,8 @@ the next build resumes after the last finished stage, and the result equals an u
 
 Byte-identity: every stage's cache key and the int8 model are identical. Files that carry wall
 times (train.json, verify.json, convert.log, bench.json, report.*) are compared with their timing
-fields removed or not at all (bench.json measures latency); torch checkpoints (*.pt) are compared
-tensor by tensor because torch.save writes a random serialization id (see the strict xfail below).
+fields removed or not at all (bench.json measures latency); model files (*.pt) are byte-identical
+too (pipeline.models.save_model replaces torch.save's random serialization id).
 """
 from __future__ import annotations
 
@@ -141,9 +141,6 @@ def test_ctrl_c_in_every_stage_resumes_and_matches(reference, tmp_path):
     assert tflite and all(model[n] == ref_model[n] for n in tflite)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.save writes a random serialization_id into every .pt "
-                   "(pipeline/training/loop.py:257), so teacher.pt/student.pt bytes differ between two "
-                   "identical builds although every tensor is equal; the manifest sha256 differs")
 def test_two_builds_have_byte_identical_checkpoints(reference, tmp_path):
     (tmp_path / "pipeline.toml").write_text(CONFIG)
     rc, err, _ = _build(tmp_path)
