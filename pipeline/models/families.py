@@ -56,7 +56,15 @@ class DSBlock(nn.Module):
         return self.pw(self.dw(x))
 
 
-class DSCNN(nn.Module):
+class _Classifier(nn.Module):
+    """Families return (logits, last feature map) from forward_features (distillation hints use
+    the map); forward is the logits alone."""
+
+    def forward(self, x):
+        return self.forward_features(x)[0]
+
+
+class DSCNN(_Classifier):
     """Stem conv + depthwise-separable blocks + global average pool + Linear."""
 
     def __init__(self, spec: dict):
@@ -77,11 +85,8 @@ class DSCNN(nn.Module):
         f = self.blocks(self.stem(x))
         return self.head(_gap(f)), f
 
-    def forward(self, x):
-        return self.forward_features(x)[0]
 
-
-class CNN1d(nn.Module):
+class CNN1d(_Classifier):
     """Plain 1-D CNN: [Conv1d -> BN -> ReLU] x n, global average pool, Linear."""
 
     def __init__(self, spec: dict):
@@ -99,11 +104,8 @@ class CNN1d(nn.Module):
         f = self.layers(x)
         return self.head(_gap(f)), f
 
-    def forward(self, x):
-        return self.forward_features(x)[0]
 
-
-class MLP(nn.Module):
+class MLP(_Classifier):
     """Baseline: flatten the input (C=1 in our datasets, so NCHW and NHWC orders agree), Linear/ReLU."""
 
     def __init__(self, spec: dict):
@@ -123,9 +125,6 @@ class MLP(nn.Module):
         f = self.layers(torch.flatten(x, 1))
         return self.head(f), f
 
-    def forward(self, x):
-        return self.forward_features(x)[0]
-
 
 class BasicBlock(nn.Module):
     def __init__(self, dims: int, cin: int, cout: int, stride: int, kernel: int, bn: bool):
@@ -140,7 +139,7 @@ class BasicBlock(nn.Module):
         return self.act(self.b(self.a(x)) + self.short(x))
 
 
-class ResNet(nn.Module):
+class ResNet(_Classifier):
     """ResNet-style teacher for images (`dims` 2) or signals (`dims` 1)."""
 
     def __init__(self, spec: dict, dims: int):
@@ -161,9 +160,6 @@ class ResNet(nn.Module):
     def forward_features(self, x):
         f = self.blocks(self.stem(x))
         return self.head(_gap(f)), f
-
-    def forward(self, x):
-        return self.forward_features(x)[0]
 
 
 def build(spec: dict) -> nn.Module:
