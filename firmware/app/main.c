@@ -68,6 +68,25 @@ static int hexval(char c) {
     return -1;
 }
 
+/* The generated arena reuses input bytes during a run (AOT_INPUTS_CONSUMED), so every run starts by
+ * restoring the inputs from these copies: the benchmark harness's buffer, as in MLPerf Tiny's runner,
+ * outside the engine's arena and outside the timed region. */
+#if defined(AOT_INPUTS_CONSUMED) && AOT_INPUTS_CONSUMED
+static uint8_t staged[AOT_INPUT_STAGING_BYTES > 0 ? AOT_INPUT_STAGING_BYTES : 1] __attribute__((aligned(16)));
+static size_t staged_at(int idx) {
+    size_t at = 0;
+    for (int i = 0; i < idx; ++i) at += aot_input_bytes(i);
+    return at;
+}
+static void stage_input(int idx, const uint8_t *src, uint32_t n) { memcpy(staged + staged_at(idx), src, n); }
+static void restore_inputs(void) {
+    for (int i = 0; i < AOT_NUM_INPUTS; ++i) memcpy(aot_input(i), staged + staged_at(i), aot_input_bytes(i));
+}
+#else
+static void stage_input(int idx, const uint8_t *src, uint32_t n) { (void)idx; (void)src; (void)n; }
+static void restore_inputs(void) {}
+#endif
+
 static void cmd_in(const char *args) {
     uint32_t idx, nbytes, crc;
     if (!(args = parse_u32(args, &idx, 10)) || !(args = parse_u32(args, &nbytes, 10)) ||
@@ -85,6 +104,7 @@ static void cmd_in(const char *args) {
     }
     uint32_t c = crc32_update(0, dst, nbytes);
     if (c != crc) { uart_puts("ERR crc mismatch got="); put_hex32(c); uart_puts("\n"); return; }
+    stage_input((int)idx, dst, nbytes);
     uart_puts("OK in ");
     put_u64(idx);
     uart_puts(" crc=");
@@ -113,23 +133,31 @@ __attribute__((noipa)) static void run_once(void) { aot_invoke(); }
 static void cmd_infer(const char *args) {
     uint32_t n, w;
     if (!(args = parse_u32(args, &n, 10)) || !parse_u32(args, &w, 10)) { uart_puts("ERR usage: infer <N> <W>\n"); return; }
-    for (uint32_t i = 0; i < w; ++i) run_once();
+    for (uint32_t i = 0; i < w; ++i) {
+        restore_inputs();
+        run_once();
+    }
     timer_start();
-    uint64_t t0 = timer_ticks();
-    for (uint32_t i = 0; i < n; ++i) run_once();
-    uint64_t t1 = timer_ticks();
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        restore_inputs();
+        uint64_t t0 = timer_ticks();
+        run_once();
+        total += timer_ticks() - t0;
+    }
     uart_puts("OK infer n=");
     put_u64(n);
     uart_puts(" w=");
     put_u64(w);
     uart_puts(" ticks=");
-    put_u64(t1 - t0);
+    put_u64(total);
     uart_puts("\n");
 }
 
 static void cmd_prof(void) {
     for (int i = 0; i < AOT_NUM_OPS; ++i) prof_ticks[i] = 0;
     timer_start();
+    restore_inputs();
     prof_on = 1;
     prof_last = timer_ticks();
     run_once();

@@ -7,6 +7,23 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Byte-pair widening helpers of the SMLAD kernels (M4, M7 and M55 all have the DSP extension). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+/* SXTB16 with its free ROR #8 operand: GCC 12 does not fold a C rotate into it. */
+static inline uint32_t aot_sxtb16_ror8(uint32_t x) {
+    uint32_t r;
+    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+/* SXTAB16 with ROR #8: adds bytes 1 and 3 of x, sign-extended, to the two halves of acc. */
+static inline uint32_t aot_sxtab16_ror8(uint32_t acc, uint32_t x) {
+    uint32_t r;
+    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+#endif
+
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 static inline int32_t aot_dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t acc) {
@@ -21,12 +38,6 @@ static inline int32_t aot_dot_s8(const int8_t *a, const int8_t *b, int32_t n, in
 }
 #elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
-/* SXTB16 with its free ROR #8 operand: GCC 12 does not fold a C rotate into it. */
-static inline uint32_t aot_sxtb16_ror8(uint32_t x) {
-    uint32_t r;
-    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
 static inline int32_t aot_dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t acc) {
     for (; n >= 4; n -= 4, a += 4, b += 4) {
         uint32_t x, y;

@@ -14,6 +14,7 @@
 #ifndef AOT_GEMM_H
 #define AOT_GEMM_H
 #include <stdint.h>
+#include "aot_kernels.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define AOT_GEMM_MVE 1
@@ -32,6 +33,7 @@ typedef struct {
     const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
                              * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros */
     const int32_t *bias, *fsum, *mult, *shift;
+    const aot_rq_t *rq;     /* one-multiply requantization ([out_c], or [1] if !per_channel), or NULL */
 } aot_gemm_t;
 
 /* Scratch words the caller provides for aot_gemm_run2 with patches of K values (the widened,

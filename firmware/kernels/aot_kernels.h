@@ -15,6 +15,52 @@
 #define AOT_PACKED_W 1
 #endif
 
+/* Depthwise weights packed for the SMLAD path (int16, four channels per LDRD, see conv.c) on every
+ * core with the DSP extension (M4, M7 and M55); elsewhere the plain int8 filter. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define AOT_DW_PACKED 1
+#else
+#define AOT_DW_PACKED 0
+#endif
+
+/* One-multiply requantization record per output channel, built by pipeline/aot/quant.py
+ * (fast_requant): q = clamp(((x * m + k - [x < 0] * 2^31) >> 32) >> rsh), out_offset folded into k.
+ * NULL where a channel needs the reference's general path (left shifts, multipliers >= 0.5). */
+typedef struct {
+    int64_t k;
+    int32_t m, rsh;
+} aot_rq_t;
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+/* k - [x < 0] * 2^31 is ADDS/ADC of t = x >> 31 (t << 31 low, t high); then SMLAL and one shift of
+ * the high word: 8 instructions with the three loads (GCC 12 spends 4 more on the sign term). */
+static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) {
+    uint32_t lo = (uint32_t)q->k, hi = (uint32_t)((uint64_t)q->k >> 32);
+    const int32_t t = x >> 31;
+    __asm("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2\n\tsmlal %0, %1, %3, %4"
+          : "+&r"(lo), "+&r"(hi) : "r"(t), "r"(x), "r"(q->m) : "cc");
+    return (int32_t)hi >> q->rsh;
+}
+#else
+static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) {
+    const int64_t k = q->k - (x < 0 ? ((int64_t)1 << 31) : 0);
+    return (int32_t)((k + (int64_t)x * q->m) >> 32) >> q->rsh;
+}
+#endif
+
+/* int8 saturation then the fused activation's bounds: SSAT alone where there is no activation. */
+static inline int8_t aot_rq_clamp(int32_t v, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    v = __ssat(v, 8);
+#else
+    v = v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+    if (lo > -128) v = v < lo ? lo : v;
+    if (hi < 127) v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
@@ -24,7 +70,10 @@ typedef struct {
     const int32_t *mult;    /* [out_c] */
     const int32_t *shift;   /* [out_c] */
     const int32_t *fsum;    /* conv: sum of each output channel's filter taps, or NULL */
-    const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
+    const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path); depthwise:
+                             * packed per channel group (AOT_DW_PACKED builds); or NULL */
+    const aot_rq_t *rq;     /* [out_c] or NULL */
+    const int32_t *acc0;    /* depthwise with wpack: bias + in_offset * sum of the channel's taps */
 } aot_conv_t;
 
 typedef struct {
@@ -35,6 +84,7 @@ typedef struct {
     const int32_t *mult, *shift; /* [out_c] if per_channel else [1] */
     const int32_t *fsum;    /* sum of each output's weights, or NULL */
     const int16_t *wpack;   /* packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
+    const aot_rq_t *rq;     /* [out_c] if per_channel else [1], or NULL */
 } aot_fc_t;
 
 typedef struct {
@@ -53,6 +103,8 @@ typedef struct {
     int32_t in1_offset, in2_offset, out_offset, left_shift;
     int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
     int32_t act_min, act_max;
+    const int32_t *ta, *tb; /* ADD without broadcast: each input's rescaled value per int8 code */
+    const aot_rq_t *rq;     /* ADD with tables: the output requantization */
 } aot_binary_t;
 
 typedef struct { int32_t outer, depth, in_mult, in_left_shift, diff_min; } aot_softmax_t;

@@ -55,7 +55,7 @@ static void conv_ref(const aot_conv_t *p, const int8_t *in, int8_t *out) {
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     int32_t acc = inside ? conv_interior(p, inb, iy0, ix0, oc) : conv_border(p, inb, iy0, ix0, oc);
                     if (p->bias) acc += p->bias[oc];
-                    acc = aot_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_offset;
+                    acc = p->rq ? aot_rq(p->rq + oc, acc) : aot_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_offset;
                     *out++ = (int8_t)aot_clamp(acc, p->act_min, p->act_max);
                 }
             }
@@ -108,7 +108,7 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
         return;
     }
     const aot_gemm_t g = {K, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max, 1,
-                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift};
+                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq};
     int8_t xbuf[2][K];                                 /* K <= AOT_GEMM_MAX_K */
     uint32_t scratch[AOT_GEMM_SCRATCH_WORDS(K)];
     const int32_t n = p->batches * p->out_h * p->out_w;
@@ -125,31 +125,147 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define AOT_DW_DSP 1
 #include <arm_acle.h>
-static inline uint32_t dw_sxtb16_ror8(uint32_t x) {
-    uint32_t r;
-    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-static inline uint32_t dw_sxtab16_ror8(uint32_t acc, uint32_t x) {
-    uint32_t r;
-    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
-    return r;
+enum { DW_MAX_KH = 16 };   /* pipeline/aot/compiler.py DW_MAX_KH */
+
+/* One tap of four interleaved channels: the activation word widened with the input offset added
+ * (SXTAB16: x + in_offset fits int16, so skipped out-of-bounds taps equal zero-point padding), the
+ * packed weights [w0 w2 | w1 w3] as two words, four 16x16 MACs. 8 instructions for 4 MACs. */
+#define DW_TAP(x, wp)                                                                  \
+    do {                                                                               \
+        const uint32_t x02_ = __sxtab16(off2, (x)), x13_ = aot_sxtab16_ror8(off2, (x)); \
+        const uint32_t w02_ = (wp)[0], w13_ = (wp)[1];                                 \
+        a0 = __smlabb(x02_, w02_, a0);                                                 \
+        a2 = __smlatt(x02_, w02_, a2);                                                 \
+        a1 = __smlabb(x13_, w13_, a1);                                                 \
+        a3 = __smlatt(x13_, w13_, a3);                                                 \
+    } while (0)
+
+/* n <= 4 channels of one pixel as a word; bytes past n (other pixels or past the tensor) are never read. */
+static inline uint32_t dw_load(const int8_t *ip, int32_t n) {
+    uint32_t x = 0;
+    if (n == 4) memcpy(&x, ip, 4);
+    else memcpy(&x, ip, (size_t)n);
+    return x;
 }
 
-enum { DW_MAX_KH = 16 };
+#define DW_INLINE static inline __attribute__((always_inline))
 
-static inline int8_t dw_rq(const aot_conv_t *p, int32_t acc, int32_t c) {
-    if (p->bias) acc += p->bias[c];
-    const int32_t v = aot_mbqm(acc, p->mult[c], p->shift[c]) + p->out_offset;
-    return (int8_t)aot_clamp(v, p->act_min, p->act_max);
+DW_INLINE void dw_store(const aot_conv_t *p, int8_t *o, int32_t c, int32_t n, int32_t a0, int32_t a1,
+                        int32_t a2, int32_t a3) {
+    const int32_t lo = p->act_min, hi = p->act_max;
+    if (p->rq && n == 4) {
+        const aot_rq_t *q = p->rq + c;
+        o[0] = aot_rq_clamp(aot_rq(q, a0), lo, hi);
+        o[1] = aot_rq_clamp(aot_rq(q + 1, a1), lo, hi);
+        o[2] = aot_rq_clamp(aot_rq(q + 2, a2), lo, hi);
+        o[3] = aot_rq_clamp(aot_rq(q + 3, a3), lo, hi);
+        return;
+    }
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    for (int32_t j = 0; j < n; ++j) {
+        int32_t v = p->rq ? aot_rq(p->rq + c + j, acc[j])
+                          : aot_mbqm(acc[j], p->mult[c + j], p->shift[c + j]) + p->out_offset;
+        o[j] = (int8_t)aot_clamp(v, lo, hi);
+    }
 }
 
-/* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: four channels per word. The input
- * offset is added while widening (SXTAB16: x + in_offset stays within int16), so out-of-bounds taps
- * are simply skipped as in the reference, and each channel accumulates with SMLABB / SMLATT. */
+/* One output pixel, channels c..c+n-1 (n <= 4), the taps ky0..ky1 x kx0..kx1 inside the input. */
+static void dw_group(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_t ix0, int32_t ky0,
+                     int32_t ky1, int32_t kx0, int32_t kx1, int32_t c, int32_t n, int8_t *o) {
+    const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
+    const int32_t C = p->in_c, xstep = p->dil_w * C;
+    const uint32_t *wg = (const uint32_t *)p->wpack + (size_t)(c >> 2) * p->k_h * p->k_w * 2;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    if (p->bias) {
+        a0 = p->bias[c];
+        if (n > 1) a1 = p->bias[c + 1];
+        if (n > 2) a2 = p->bias[c + 2];
+        if (n > 3) a3 = p->bias[c + 3];
+    }
+    for (int32_t ky = ky0; ky < ky1; ++ky) {
+        const int8_t *ip = inb + ((size_t)(iy0 + ky * p->dil_h) * p->in_w + (ix0 + kx0 * p->dil_w)) * C + c;
+        const uint32_t *wp = wg + ((size_t)ky * p->k_w + kx0) * 2;
+        for (int32_t kx = kx0; kx < kx1; ++kx, ip += xstep, wp += 2) {
+            const uint32_t x = dw_load(ip, n);
+            DW_TAP(x, wp);
+        }
+    }
+    dw_store(p, o, c, n, a0, a1, a2, a3);
+}
+
+/* A 3x3 window wholly inside the input, stride and dilation free: every full channel group with nine
+ * unrolled taps and no bounds or loop bookkeeping (the bulk of a depthwise layer: ~8 instructions
+ * per tap of four channels plus the requantization). */
+static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int8_t *o) {
+    const int32_t C = p->in_c, C4 = C & ~3, row = p->in_w * C;
+    const uint32_t *w = (const uint32_t *)p->wpack;
+    const int32_t *acc0 = p->acc0;
+    /* The input offset is already in acc0, so the activations widen without it (SXTB16), which
+     * leaves a register for the row stride. */
+#define DW_TAP0(x, wp)                                                             \
+    do {                                                                           \
+        const uint32_t x02_ = __sxtb16(x), x13_ = aot_sxtb16_ror8(x);         \
+        const uint32_t w02_ = (wp)[0], w13_ = (wp)[1];                             \
+        a0 = __smlabb(x02_, w02_, a0);                                             \
+        a2 = __smlatt(x02_, w02_, a2);                                             \
+        a1 = __smlabb(x13_, w13_, a1);                                             \
+        a3 = __smlatt(x13_, w13_, a3);                                             \
+    } while (0)
+    for (int32_t c = 0; c < C4; c += 4, r0 += 4, w += 18) {
+        int32_t a0 = acc0[c], a1 = acc0[c + 1], a2 = acc0[c + 2], a3 = acc0[c + 3];
+        const int8_t *ip = r0;
+        uint32_t x;
+#pragma GCC unroll 3
+        for (int32_t ky = 0; ky < 3; ++ky, ip += row) {
+            memcpy(&x, ip, 4);
+            DW_TAP0(x, w + 6 * ky);
+            memcpy(&x, ip + C, 4);
+            DW_TAP0(x, w + 6 * ky + 2);
+            memcpy(&x, ip + 2 * C, 4);
+            DW_TAP0(x, w + 6 * ky + 4);
+        }
+        dw_store(p, o + c, c, 4, a0, a1, a2, a3);
+    }
+#undef DW_TAP0
+}
+
+/* Any other window: every full channel group over the taps inside the input (ky0..ky1 x kx0..kx1),
+ * with the input offset added while widening, so skipped taps equal zero-point padding. */
+static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_t ix0, int32_t ky0,
+                      int32_t ky1, int32_t kx0, int32_t kx1, int8_t *o) {
+    const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
+    const int32_t C = p->in_c, C4 = C & ~3, xstep = p->dil_w * C, ystep = p->dil_h * p->in_w * C;
+    const int32_t taps2 = p->k_h * p->k_w * 2, nx = kx1 - kx0, ny = ky1 - ky0;
+    const int8_t *base = inb + ((size_t)(iy0 + ky0 * p->dil_h) * p->in_w + (ix0 + kx0 * p->dil_w)) * C;
+    const uint32_t *wbase = (const uint32_t *)p->wpack + ((size_t)ky0 * p->k_w + kx0) * 2;
+    for (int32_t c = 0; c < C4; c += 4, base += 4, wbase += taps2) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (p->bias) {
+            a0 = p->bias[c];
+            a1 = p->bias[c + 1];
+            a2 = p->bias[c + 2];
+            a3 = p->bias[c + 3];
+        }
+        const int8_t *ipr = base;
+        const uint32_t *wr = wbase;
+        for (int32_t r = 0; r < ny; ++r, ipr += ystep, wr += p->k_w * 2) {
+            const int8_t *ip = ipr;
+            const uint32_t *wp = wr;
+            for (int32_t k = 0; k < nx; ++k, ip += xstep, wp += 2) {
+                uint32_t x;
+                memcpy(&x, ip, 4);
+                DW_TAP(x, wp);
+            }
+        }
+        dw_store(p, o + c, c, 4, a0, a1, a2, a3);
+    }
+}
+
+/* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: four channels per word, weights packed
+ * at build time (pipeline/aot/compiler.py pack_dw_weights). */
 static void dw_dsp(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     const int32_t C = p->in_c, C4 = C & ~3;
-    const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
+    const int fast3 = p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *inb = in + (size_t)b * p->in_h * p->in_w * C;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -162,49 +278,14 @@ static void dw_dsp(const aot_conv_t *p, const int8_t *in, int8_t *out) {
                 int32_t kx0 = 0, kx1 = p->k_w;
                 while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
                 while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
-                const int32_t nx = kx1 - kx0, xstep = p->dil_w * C;
-                const int8_t *rows[DW_MAX_KH], *frows[DW_MAX_KH];   /* per valid ky, at channel 0 */
-                const int32_t ny = ky1 - ky0;
-                for (int32_t r = 0; r < ny; ++r) {
-                    const int32_t ky = ky0 + r;
-                    rows[r] = inb + ((size_t)(iy0 + ky * p->dil_h) * p->in_w + (ix0 + kx0 * p->dil_w)) * C;
-                    frows[r] = p->filter + ((size_t)ky * p->k_w + kx0) * C;
+                int32_t c = 0;
+                if (fast3 && p->acc0 && ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3) {
+                    dw_3x3_interior(p, inb + ((size_t)iy0 * p->in_w + ix0) * C, out);
+                    c = C4;
                 }
-                for (int32_t c = 0; c < C; c += 4) {
-                    const int32_t n = C - c < 4 ? C - c : 4;
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                    for (int32_t r = 0; r < ny; ++r) {
-                        const int8_t *ip = rows[r] + c, *fp = frows[r] + c;
-                        if (c < C4) {
-                            for (int32_t k = 0; k < nx; ++k, ip += xstep, fp += C) {
-                                uint32_t x, w;
-                                memcpy(&x, ip, 4);
-                                memcpy(&w, fp, 4);
-                                const uint32_t x02 = __sxtab16(off2, x), x13 = dw_sxtab16_ror8(off2, x);
-                                const uint32_t w02 = __sxtb16(w), w13 = dw_sxtb16_ror8(w);
-                                a0 = __smlabb(x02, w02, a0);
-                                a2 = __smlatt(x02, w02, a2);
-                                a1 = __smlabb(x13, w13, a1);
-                                a3 = __smlatt(x13, w13, a3);
-                            }
-                        } else {
-                            for (int32_t k = 0; k < nx; ++k, ip += xstep, fp += C) {
-                                a0 += (int32_t)fp[0] * ((int32_t)ip[0] + p->in_offset);
-                                if (n > 1) a1 += (int32_t)fp[1] * ((int32_t)ip[1] + p->in_offset);
-                                if (n > 2) a2 += (int32_t)fp[2] * ((int32_t)ip[2] + p->in_offset);
-                            }
-                        }
-                    }
-                    if (n == 4) {
-                        out[c] = dw_rq(p, a0, c);
-                        out[c + 1] = dw_rq(p, a1, c + 1);
-                        out[c + 2] = dw_rq(p, a2, c + 2);
-                        out[c + 3] = dw_rq(p, a3, c + 3);
-                    } else {
-                        const int32_t acc[3] = {a0, a1, a2};
-                        for (int32_t j = 0; j < n; ++j) out[c + j] = dw_rq(p, acc[j], c + j);
-                    }
-                }
+                if (c < C4) dw_window(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, out);
+                c = C4;
+                if (c < C) dw_group(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, c, C - c, out + c);
                 out += C;
             }
         }
@@ -216,7 +297,7 @@ static void dw_dsp(const aot_conv_t *p, const int8_t *in, int8_t *out) {
  * chunks of 64 accumulators, with the valid tap range computed once per output position. */
 void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
 #if defined(AOT_DW_DSP)
-    if (p->depth_mult == 1 && p->k_h <= DW_MAX_KH) {
+    if (p->wpack && p->depth_mult == 1 && p->k_h <= DW_MAX_KH) {
         dw_dsp(p, in, out);
         return;
     }
@@ -255,7 +336,8 @@ void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
                     }
                     int8_t *o = out + c0;
                     for (int32_t j = 0; j < n; ++j) {
-                        int32_t v = aot_mbqm(acc[j], p->mult[c0 + j], p->shift[c0 + j]) + p->out_offset;
+                        int32_t v = p->rq ? aot_rq(p->rq + c0 + j, acc[j])
+                                          : aot_mbqm(acc[j], p->mult[c0 + j], p->shift[c0 + j]) + p->out_offset;
                         o[j] = (int8_t)aot_clamp(v, p->act_min, p->act_max);
                     }
                 }

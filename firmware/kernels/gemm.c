@@ -172,6 +172,7 @@ void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t
     else widen1(a, K, scratch);
 #endif
     rq_t r0 = rq_setup(g->mult[0], g->shift[0]), r1 = r0;
+    const int32_t lo = g->act_min, hi = g->act_max;
     for (int32_t oc = 0; oc < g->out_c; oc += 2) {
         const int pair = oc + 1 < g->out_c;
         const int32_t oc1 = pair ? oc + 1 : oc;
@@ -190,6 +191,16 @@ void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t
         else
 #endif
         dot2x2(a, b, scratch, w0, w1, wq, K, s);
+        if (g->rq) {
+            const aot_rq_t *q0 = g->rq + (g->per_channel ? oc : 0), *q1 = g->rq + (g->per_channel ? oc1 : 0);
+            oa[oc] = aot_rq_clamp(aot_rq(q0, s[0]), lo, hi);
+            if (two) ob[oc] = aot_rq_clamp(aot_rq(q0, s[1]), lo, hi);
+            if (pair) {
+                oa[oc1] = aot_rq_clamp(aot_rq(q1, s[2]), lo, hi);
+                if (two) ob[oc1] = aot_rq_clamp(aot_rq(q1, s[3]), lo, hi);
+            }
+            continue;
+        }
         if (g->per_channel) {
             r0 = rq_setup(g->mult[oc], g->shift[oc]);
             r1 = rq_setup(g->mult[oc1], g->shift[oc1]);

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import bundle
 from ..atomic import sha256_file, write_bytes, write_json
+from ..bundle.extract import extract_bundle
 from ..bundle.wheels import ensure_wheelhouse
 from ..errors import DeviceError, PipelineError, allowed_list
 from ..ssh import Ssh, SshTarget, remote_path
@@ -196,11 +197,19 @@ def _bench_emulator(ctx, bundle_dir: Path, args: list[str], timeout: float) -> d
     log = ctx.progress.log
     emu = _emulator(ctx.target, log)
     with emu.workdir() as (guest, host):
-        shutil.copytree(bundle_dir, host / "bundle", ignore=shutil.ignore_patterns(".venv", "wheels"))
-        python, env, install_s = _install_emulated(emu, host / "bundle", f"{guest}/bundle", log)
+        tarball = bundle_dir.parent / "bundle.tar.gz"
+        if tarball.is_file():
+            # The emulated Pi gets the archive a real board gets, unpacked with the same guards
+            # (no links, no paths out of the destination, size limit): pipeline/bundle/extract.py.
+            extract_bundle(tarball, host / "unpacked")
+            rel = "unpacked/bundle"
+        else:
+            shutil.copytree(bundle_dir, host / "bundle", ignore=shutil.ignore_patterns(".venv", "wheels"))
+            rel = "bundle"
+        python, env, install_s = _install_emulated(emu, host / rel, f"{guest}/{rel}", log)
         start = time.monotonic()
         with ctx.progress.status(f"benchmarking on the emulated {ctx.target.id} ({emu.cpu}, qemu-user)"):
-            emu.run([*python, f"{guest}/bundle/bench.py", "--out", f"{guest}/bench.json",
+            emu.run([*python, f"{guest}/{rel}/bench.py", "--out", f"{guest}/bench.json",
                      "--device-kind", "emulated", "--transport", "qemu-user",
                      "--device-name", f"{ctx.target.name} [emulated: qemu-user {emu.cpu}]", *args],
                     timeout=timeout, what="bench.py", env=env)

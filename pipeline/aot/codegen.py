@@ -49,7 +49,8 @@ def render(model: TFLiteModel, steps: list[Step], mem: MemoryPlan) -> Generated:
         arena_bytes=mem.arena_bytes, naive_bytes=mem.naive_bytes,
         offsets={t: mem.offset(t) for t in tensors},
         sizes={t: tensor_bytes(model, t) for t in tensors},
-        inputs=list(model.inputs), outputs=list(model.outputs), macs=sum(s.macs for s in steps),
+        inputs=list(model.inputs), outputs=list(model.outputs),
+        input_bytes=sum(mem.buffers[t].size for t in model.inputs if t in mem.buffers), macs=sum(s.macs for s in steps),
     )
     return Generated({
         "aot_model.h": env.get_template("aot_model.h.j2").render(**ctx),

@@ -40,6 +40,8 @@ class Compiled:
 _CBYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
 # Must equal AOT_GEMM_MAX_K in firmware/kernels/aot_gemm.h: the largest patch the GEMM path takes.
 GEMM_MAX_K = 640
+# Tallest depthwise kernel the SMLAD path takes (firmware/kernels/conv.c DW_MAX_KH).
+DW_MAX_KH = 16
 
 
 def pack_gemm_weights(w: np.ndarray) -> np.ndarray:
@@ -55,11 +57,40 @@ def pack_gemm_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(-1)  # [pair][group][c][tap]
 
 
+def pack_dw_weights(w: np.ndarray) -> np.ndarray:
+    """[taps][C] int8 depthwise weights (multiplier 1) -> int16 [C/4 groups][taps][c0 c2 c1 c3],
+    C padded to 4 with zeros: the order SXTAB16 widens four interleaved channels into, so each tap
+    of a channel group is one LDRD next to the activation word (firmware/kernels/conv.c)."""
+    taps, c = w.shape
+    c4 = -(-c // 4) * 4
+    full = np.zeros((taps, c4), np.int16)
+    full[:, :c] = w
+    g = full.reshape(taps, c4 // 4, 4)[..., [0, 2, 1, 3]]            # [tap][group][lane]
+    return np.ascontiguousarray(g.transpose(1, 0, 2)).reshape(-1)    # [group][tap][lane]
+
+
+def _wrap32(v: np.ndarray) -> np.ndarray:
+    """int64 -> int32 with two's-complement wrap, as the kernels' int32 accumulators add."""
+    return ((np.asarray(v, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int64)
+
+
 def _pack(steps: list[Step]) -> None:
     """Add the packed weights (`opN_wp`, params wpack) to every CONV_2D / FULLY_CONNECTED step the
     GEMM path takes; the template emits them instead of the plain weights where the target's
     kernels use them (AOT_PACKED_W: every core but Helium, and the host proof)."""
     for s in steps:
+        if s.kernel == "dwconv" and s.params["depth_mult"] == 1 and s.params["k_h"] <= DW_MAX_KH:
+            w = next(c for c in s.consts if c.name == f"op{s.index}_w")
+            taps = s.params["k_h"] * s.params["k_w"]
+            wt = np.asarray(w.values).reshape(taps, s.params["out_c"])
+            s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_dw_weights(wt)))
+            # A window wholly inside the input starts from bias + in_offset * sum(w) and then needs
+            # no per-tap offset: sum w * (x + off) == sum w * x + off * sum w, exact in integers.
+            bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
+            acc0 = bias + s.params["in_offset"] * wt.astype(np.int64).sum(axis=0)
+            s.consts.append(Const(f"op{s.index}_acc0", "int32_t", _wrap32(acc0)))
+            s.params["wpack"] = True
+            continue
         if s.kernel == "conv":
             k = s.params["k_h"] * s.params["k_w"] * s.params["in_c"]
             oc = s.params["out_c"]

@@ -71,3 +71,41 @@ def pad_before(size: int, k: int, stride: int, dil: int, out: int) -> int:
 def calculate_input_radius(int_bits: int, left_shift: int, total_bits: int = 31) -> int:
     m = 1.0 * ((1 << int_bits) - 1) * (1 << (total_bits - int_bits)) / (1 << left_shift)
     return int(math.floor(m))
+
+
+def mbqm(x: int, m: int, shift: int) -> int:
+    """MultiplyByQuantizedMultiplier on int32 x, exactly as the reference (and aot_mbqm) computes
+    it: wrapping left shift, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT."""
+    left, right = max(shift, 0), max(-shift, 0)
+    xs = ((x << left) + (1 << 31)) % (1 << 32) - (1 << 31)
+    v = (1 << 31) - 1 if xs == m == -(1 << 31) else (xs * m + (1 << 30)) >> 31
+    mask = (1 << right) - 1
+    return (v >> right) + (1 if (v & mask) > (mask >> 1) + (1 if v < 0 else 0) else 0)
+
+
+# Largest right shift the one-multiply requantization takes: its 64-bit constant holds
+# out_offset * 2^(31 + r), which must stay below 2^62 next to x * m < 2^62.
+FAST_RQ_MAX_RIGHT = 23
+
+
+def fast_requant(m: int, shift: int, out_offset: int) -> tuple[int, int, int] | None:
+    """(k, m, r - 1) such that, for every int32 x,
+        mbqm(x, m, shift) + out_offset == (x * m + k - [x < 0] * 2^31) >> (31 + r),   r = -shift,
+    i.e. one SMLAL onto a per-channel 64-bit constant and one arithmetic shift of its high word,
+    instead of the reference's two roundings. Why it is exact: with A = x*m + 2^30,
+    v = floor(A / 2^31) and the round-half-away shift floor((v + 2^(r-1) - [v < 0]) / 2^r),
+    floor((floor(y) + c) / n) == floor((y + c) / n) for integers c, n folds both roundings into one
+    division; [v < 0] may be replaced by [x < 0] because they differ only where v == 0, and there
+    both give 0 for r >= 1 (m >= 0 always). Checked exhaustively near ties and on random int32
+    (tests/aot/test_quant.py). None where it does not apply (left shifts, r == 0, huge r)."""
+    r = -shift
+    if m < 0 or r < 1 or r > FAST_RQ_MAX_RIGHT:
+        return None
+    k = (1 << 30) + (1 << (30 + r)) + out_offset * (1 << (31 + r))
+    return k, m, r - 1
+
+
+def fast_requant_eval(x: int, k: int, m: int, rsh: int) -> int:
+    """What the kernels compute with fast_requant's constants (for the tests)."""
+    acc = x * m + k - ((1 << 31) if x < 0 else 0)
+    return (acc >> 32) >> rsh

@@ -28,6 +28,16 @@ def test_memory_plan_never_overlaps_live_tensors(zoo_models):
         assert c.arena_bytes <= c.memory.naive_bytes
 
 
+def test_input_bytes_are_reused_after_their_last_reader(zoo_models):
+    c = compile_model(zoo_models["conv_stack"])
+    inp = c.memory.buffers[c.model.inputs[0]]
+    assert inp.last == 0            # read by operator 0 only, then free like any other tensor
+    later = [b for b in c.memory.buffers.values() if b.first > 0]
+    assert any(b.offset < inp.offset + inp.size and inp.offset < b.offset + b.size for b in later)
+    header = c.sources.files["aot_model.h"]
+    assert "#define AOT_INPUTS_CONSUMED 1" in header and f"#define AOT_INPUT_STAGING_BYTES {inp.size}u" in header
+
+
 def test_reuse_saves_memory(zoo_models):
     c = compile_model(zoo_models["conv_stack"])
     assert c.arena_bytes < c.memory.naive_bytes

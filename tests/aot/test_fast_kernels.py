@@ -150,3 +150,53 @@ def test_cortex_m_kernels_bit_exact(name, target, fk_models, tmp_path):
         want = tflm_run(c.model, data, xs)
         for g, w in zip(got, want):
             assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} on {target}, seed {seed}"
+
+
+def _general_requantization(compiled):
+    """The same model with the one-multiply requantization (and ADD's tables) removed: what the
+    compiler emits when a channel's multiplier is >= 0.5 or needs a left shift (quant.fast_requant
+    returns None), which the random zoo never produces on its own."""
+    from pipeline.aot.codegen import render
+    from pipeline.aot.compiler import Compiled
+    for s in compiled.steps:
+        s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb"))]
+        s.params.pop("tables", None)
+        if "rq" in s.params:
+            s.params["rq"] = False
+    return Compiled(compiled.model, compiled.steps, compiled.memory,
+                    render(compiled.model, compiled.steps, compiled.memory))
+
+
+def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
+    c = compile_model(fk_models["fk_depthwise"].read_bytes())
+    assert all(s.params.get("rq") for s in c.steps if s.kernel in ("conv", "dwconv", "fc"))
+    assert "(const aot_rq_t *)op" in c.sources.files["aot_model.c"]
+    g = _general_requantization(c)
+    assert "(const aot_rq_t *)op" not in g.sources.files["aot_model.c"]
+
+
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense"])
+def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_dir):
+    data = fk_models[name].read_bytes()
+    c = _general_requantization(compile_model(data))
+    host = HostModel(c, build_host_lib(c, host_build_dir / f"general-{name}"))
+    for seed in range(3):
+        xs = random_inputs(c.model, seed)
+        got = host.run(xs)
+        for g, w in zip(got, tflm_run(c.model, data, xs)):
+            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} seed {seed}"
+
+
+@needs_qemu
+@pytest.mark.emulator
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense"])
+def test_general_requantization_path_cortex_m4_bit_exact(name, fk_models, tmp_path):
+    from pipeline.aot.runner import run_on_device
+    from pipeline.targets import load_all
+    data = fk_models[name].read_bytes()
+    c = _general_requantization(compile_model(data))
+    samples = [random_inputs(c.model, s) for s in range(2)]
+    run = run_on_device(c, load_all().get("cortex-m4"), samples, tmp_path)
+    for xs, got in zip(samples, run.outputs):
+        for g, w in zip(got, tflm_run(c.model, data, xs)):
+            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), name

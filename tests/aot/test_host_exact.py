@@ -55,6 +55,11 @@ def test_a_wrong_parameter_is_caught(zoo_models, host_build_dir):
     step = compiled.steps[0]
     shift = next(c for c in step.consts if c.name.endswith("_shift"))
     shift.values = shift.values + 1
+    rq = next((c for c in step.consts if c.name.endswith("_rq")), None)
+    if rq is not None:  # the one-multiply path: its shift word (k_lo, k_hi, m, rsh per channel)
+        words = np.array(rq.values).reshape(-1, 4)
+        words[:, 3] += 1
+        rq.values = words.reshape(-1)
     from pipeline.aot.codegen import render
     from dataclasses import replace
     bad = replace(compiled, sources=render(compiled.model, compiled.steps, compiled.memory))
@@ -77,6 +82,11 @@ def test_per_build_proof_names_the_first_bad_operator(zoo_models, host_build_dir
     assert prove_host_equality(compiled, data, host_build_dir / "good")["host_bit_exact"]
     step = next(s for s in compiled.steps if s.op == "ADD")
     step.params["out_offset"] += 1
+    rq = next((c for c in step.consts if c.name.endswith("_rq")), None)
+    if rq is not None:  # ADD with tables: out_offset is folded into k, +1 output step = k_hi + 2^rsh
+        words = np.array(rq.values).reshape(-1, 4)
+        words[:, 1] += 1 << int(words[0, 3])
+        rq.values = words.reshape(-1)
     bad = replace(compiled, sources=render(compiled.model, compiled.steps, compiled.memory))
     with pytest.raises(PipelineError, match=rf"operator {step.index} \(ADD\) on test vector 0"):
         prove_host_equality(bad, data, host_build_dir / "bad2")

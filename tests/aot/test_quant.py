@@ -21,3 +21,29 @@ def test_padding_puts_the_odd_pixel_after():
     # SAME, in 8, k 3, stride 2: out 4, total pad 1 -> 0 before, 1 after
     assert Q.out_size("SAME", 8, 3, 2, 1) == 4 and Q.pad_before(8, 3, 2, 1, 4) == 0
     assert Q.out_size("VALID", 9, 3, 2, 2) == 3
+
+
+_INT32 = st.integers(min_value=-(1 << 31), max_value=(1 << 31) - 1)
+
+
+@given(_INT32, st.integers(min_value=0, max_value=(1 << 31) - 1), st.integers(min_value=1, max_value=31),
+       st.integers(min_value=-128, max_value=127))
+def test_one_multiply_requantization_equals_the_reference(x, m, r, zp):
+    rq = Q.fast_requant(m, -r, zp)
+    if r > Q.FAST_RQ_MAX_RIGHT:
+        assert rq is None
+        return
+    assert Q.fast_requant_eval(x, *rq) == Q.mbqm(x, m, -r) + zp
+
+
+def test_one_multiply_requantization_on_every_tie():
+    # ties of the second rounding are where the sign correction matters: sweep x through them
+    for r in (1, 2, 3, 7):
+        for m in (1 << 30, (1 << 31) - 1, 1518500250, (1 << 30) | 12345, 0):
+            rq = Q.fast_requant(m, -r, -5)
+            for x in range(-40000, 40000, 3):
+                assert Q.fast_requant_eval(x, *rq) == Q.mbqm(x, m, -r) - 5, (x, m, r)
+
+
+def test_one_multiply_requantization_refuses_left_shifts_and_r0():
+    assert Q.fast_requant(1 << 30, 0, 0) is None and Q.fast_requant(1 << 30, 2, 0) is None

@@ -122,6 +122,41 @@ def test_extract_bundle_rejects_garbage(data, tmp_path):
     assert not (tmp_path / "dest").exists()
 
 
+def test_emulated_pi_refuses_a_tampered_bundle_archive_fake_emulator(tmp_path, monkeypatch):
+    """The emulated-Pi bench unpacks the package's bundle.tar.gz like a board would: a symlink
+    slipped into the archive stops it with one line before anything runs in the guest. The
+    qemu-user emulator is replaced by a recorder here: the point is the guard, not the emulator."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from pipeline.adapters import linux_arm
+
+    pkg = tmp_path / "package"
+    (pkg / "bundle").mkdir(parents=True)
+    (pkg / "bundle" / "bench.py").write_text("print(1)\n")
+    _tar(pkg, [_file("bundle/bench.py", b"print(1)\n"), _link("bundle/x", "/etc/shadow", tarfile.SYMTYPE)])
+    ran = []
+    guest_root = tmp_path / "guest"
+
+    class FakeEmu:
+        cpu, chroot = "cortex-a72", True
+
+        @contextlib.contextmanager
+        def workdir(self):
+            guest_root.mkdir()
+            yield "/work", guest_root
+
+        def run(self, cmd, **kw):
+            ran.append(cmd)
+
+    monkeypatch.setattr(linux_arm, "_emulator", lambda target, log: FakeEmu())
+    ctx = SimpleNamespace(progress=SimpleNamespace(log=lambda *a: None), target=SimpleNamespace(id="rpi4"))
+    with pytest.raises(PipelineError, match="refusing member 'bundle/x'") as err:
+        linux_arm._bench_emulator(ctx, pkg / "bundle", [], 10.0)
+    assert "\n" not in str(err.value) and not ran
+    assert not (guest_root / "unpacked").exists()
+
+
 # -- secrets --------------------------------------------------------------------------------
 
 @pytest.mark.slow
