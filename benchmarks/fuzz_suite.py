@@ -146,7 +146,7 @@ def markdown(result: dict) -> str:
     rows = [("inputs", f"{result['inputs']:,}"), ("compiled", f"{result['compiled']:,}"),
             ("clean PipelineError", f"{result['clean_errors']:,}"), ("crashes (other exceptions)", result["crashes"]),
             ("hangs (> {:g} s CPU)".format(result["time_limit_s"]), result["hangs"]),
-            ("slowest input (CPU)", f"{result["slowest_input_s"]} s"), ("seconds", result["seconds"]),
+            ("slowest input (CPU)", f"{result['slowest_input_s']} s"), ("seconds", result["seconds"]),
             ("seed models", ", ".join(result["seed_models"]))]
     out = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
     if result.get("crash_examples"):
