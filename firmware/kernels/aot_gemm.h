@@ -34,6 +34,7 @@ typedef struct {
                              * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros */
     const int32_t *bias, *fsum, *mult, *shift;
     const aot_rq_t *rq;     /* one-multiply requantization ([out_c], or [1] if !per_channel), or NULL */
+    const int32_t *acc0;    /* [out_c] bias + in_offset * fsum, or NULL */
 } aot_gemm_t;
 
 /* Scratch words the caller provides for aot_gemm_run2 with patches of K values (the widened,

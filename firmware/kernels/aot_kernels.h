@@ -73,7 +73,7 @@ typedef struct {
     const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path); depthwise:
                              * packed per channel group (AOT_DW_PACKED builds); or NULL */
     const aot_rq_t *rq;     /* [out_c] or NULL */
-    const int32_t *acc0;    /* depthwise with wpack: bias + in_offset * sum of the channel's taps */
+    const int32_t *acc0;    /* with wpack: bias + in_offset * sum of the channel's weights, or NULL */
 } aot_conv_t;
 
 typedef struct {
@@ -85,6 +85,7 @@ typedef struct {
     const int32_t *fsum;    /* sum of each output's weights, or NULL */
     const int16_t *wpack;   /* packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
     const aot_rq_t *rq;     /* [out_c] if per_channel else [1], or NULL */
+    const int32_t *acc0;    /* with wpack: bias + in_offset * sum of each output's weights, or NULL */
 } aot_fc_t;
 
 typedef struct {

@@ -99,6 +99,22 @@ static const int8_t *conv_patch(const aot_conv_t *p, const int8_t *in, int32_t p
     return buf;
 }
 
+/* The patch of pixel `pix`. In place (a 1x1 layer the planner let write over its input, out_c <=
+ * in_c) the SMLAD GEMM widens both patches into its scratch before writing any output; the Helium
+ * and portable GEMMs read the patch while writing, so they get a copy. */
+static const int8_t *conv_in(const aot_conv_t *p, const int8_t *in, int inplace, int32_t pix, int8_t *buf) {
+    const int8_t *x = conv_patch(p, in, pix, buf);
+#if !defined(AOT_GEMM_DSP)
+    if (inplace && x != buf) {
+        memcpy(buf, x, (size_t)p->k_h * p->k_w * p->in_c);
+        return buf;
+    }
+#else
+    (void)inplace;
+#endif
+    return x;
+}
+
 /* CONV_2D as a GEMM over pairs of output pixels: each patch is gathered (and widened) once and
  * reused by every output channel. */
 void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
@@ -108,17 +124,18 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
         return;
     }
     const aot_gemm_t g = {K, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max, 1,
-                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq};
+                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq, p->acc0};
     int8_t xbuf[2][K];                                 /* K <= AOT_GEMM_MAX_K */
     uint32_t scratch[AOT_GEMM_SCRATCH_WORDS(K)];
     const int32_t n = p->batches * p->out_h * p->out_w;
+    const int inplace = in == out;
     int32_t pix = 0;
     for (; pix + 2 <= n; pix += 2) {
-        aot_gemm_run2(&g, conv_patch(p, in, pix, xbuf[0]), conv_patch(p, in, pix + 1, xbuf[1]),
+        aot_gemm_run2(&g, conv_in(p, in, inplace, pix, xbuf[0]), conv_in(p, in, inplace, pix + 1, xbuf[1]),
                       out, out + p->out_c, scratch);
         out += 2 * p->out_c;
     }
-    if (pix < n) aot_gemm_run2(&g, conv_patch(p, in, pix, xbuf[0]), NULL, out, NULL, scratch);
+    if (pix < n) aot_gemm_run2(&g, conv_in(p, in, inplace, pix, xbuf[0]), NULL, out, NULL, scratch);
 }
 
 /* SMLAD-class DSP instructions exist on M4, M7 and M55 alike (Helium does not replace them here). */
@@ -126,6 +143,11 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
 #define AOT_DW_DSP 1
 #include <arm_acle.h>
 enum { DW_MAX_KH = 16 };   /* pipeline/aot/compiler.py DW_MAX_KH */
+
+/* Two weight words and a post-increment in one LDRD. */
+static inline void ldrd_w(const uint32_t **p, uint32_t *lo, uint32_t *hi) {
+    __asm("ldrd %0, %1, [%2], #8" : "=r"(*lo), "=r"(*hi), "+r"(*p) : "m"(*(const uint32_t(*)[2]) * p));
+}
 
 /* One tap of four interleaved channels: the activation word widened with the input offset added
  * (SXTAB16: x + in_offset fits int16, so skipped out-of-bounds taps equal zero-point padding), the
@@ -150,15 +172,29 @@ static inline uint32_t dw_load(const int8_t *ip, int32_t n) {
 
 #define DW_INLINE static inline __attribute__((always_inline))
 
+/* Four channels through the one-multiply requantization, no loop and no array (GCC 12 spilled one). */
+DW_INLINE void dw_store4_rq(const aot_conv_t *p, int8_t *o, const aot_rq_t *q, int32_t a0, int32_t a1,
+                            int32_t a2, int32_t a3) {
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t v0 = aot_rq(q, a0), v1 = aot_rq(q + 1, a1), v2 = aot_rq(q + 2, a2), v3 = aot_rq(q + 3, a3);
+    if (lo == -128 && hi == 127) {
+        o[0] = (int8_t)__ssat(v0, 8);
+        o[1] = (int8_t)__ssat(v1, 8);
+        o[2] = (int8_t)__ssat(v2, 8);
+        o[3] = (int8_t)__ssat(v3, 8);
+    } else {
+        o[0] = aot_rq_clamp(v0, lo, hi);
+        o[1] = aot_rq_clamp(v1, lo, hi);
+        o[2] = aot_rq_clamp(v2, lo, hi);
+        o[3] = aot_rq_clamp(v3, lo, hi);
+    }
+}
+
 DW_INLINE void dw_store(const aot_conv_t *p, int8_t *o, int32_t c, int32_t n, int32_t a0, int32_t a1,
                         int32_t a2, int32_t a3) {
     const int32_t lo = p->act_min, hi = p->act_max;
     if (p->rq && n == 4) {
-        const aot_rq_t *q = p->rq + c;
-        o[0] = aot_rq_clamp(aot_rq(q, a0), lo, hi);
-        o[1] = aot_rq_clamp(aot_rq(q + 1, a1), lo, hi);
-        o[2] = aot_rq_clamp(aot_rq(q + 2, a2), lo, hi);
-        o[3] = aot_rq_clamp(aot_rq(q + 3, a3), lo, hi);
+        dw_store4_rq(p, o, p->rq + c, a0, a1, a2, a3);
         return;
     }
     const int32_t acc[4] = {a0, a1, a2, a3};
@@ -196,36 +232,53 @@ static void dw_group(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_
 /* A 3x3 window wholly inside the input, stride and dilation free: every full channel group with nine
  * unrolled taps and no bounds or loop bookkeeping (the bulk of a depthwise layer: ~8 instructions
  * per tap of four channels plus the requantization). */
-static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int8_t *o) {
-    const int32_t C = p->in_c, C4 = C & ~3, row = p->in_w * C;
+static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int32_t row, int8_t *o) {
+    const int32_t C = p->in_c, C4 = C & ~3, C2 = 2 * C;
     const uint32_t *w = (const uint32_t *)p->wpack;
     const int32_t *acc0 = p->acc0;
+    const aot_rq_t *q = p->rq;
+    const int full = q && p->act_min == -128 && p->act_max == 127;   /* SSAT alone */
     /* The input offset is already in acc0, so the activations widen without it (SXTB16), which
      * leaves a register for the row stride. */
 #define DW_TAP0(x, wp)                                                             \
     do {                                                                           \
-        const uint32_t x02_ = __sxtb16(x), x13_ = aot_sxtb16_ror8(x);         \
-        const uint32_t w02_ = (wp)[0], w13_ = (wp)[1];                             \
+        const uint32_t x02_ = __sxtb16(x), x13_ = aot_sxtb16_ror8(x);              \
+        uint32_t w02_, w13_;                                                       \
+        ldrd_w(&(wp), &w02_, &w13_);                                               \
         a0 = __smlabb(x02_, w02_, a0);                                             \
         a2 = __smlatt(x02_, w02_, a2);                                             \
         a1 = __smlabb(x13_, w13_, a1);                                             \
         a3 = __smlatt(x13_, w13_, a3);                                             \
     } while (0)
-    for (int32_t c = 0; c < C4; c += 4, r0 += 4, w += 18) {
-        int32_t a0 = acc0[c], a1 = acc0[c + 1], a2 = acc0[c + 2], a3 = acc0[c + 3];
+#define DW_ROW()                                                                   \
+    do {                                                                           \
+        uint32_t x;                                                                \
+        memcpy(&x, ip, 4);                                                         \
+        DW_TAP0(x, w);                                                             \
+        memcpy(&x, ip + C, 4);                                                     \
+        DW_TAP0(x, w);                                                             \
+        memcpy(&x, ip + C2, 4);                                                    \
+        DW_TAP0(x, w);                                                             \
+        ip += row;                                                                 \
+        /* keeps GCC 12 from hoisting all nine loads (and spilling 12 registers) */ \
+        __asm volatile("" ::: "memory");                                           \
+    } while (0)
+    for (int32_t c = 0; c < C4; c += 4, r0 += 4, acc0 += 4) {
+        int32_t a0 = acc0[0], a1 = acc0[1], a2 = acc0[2], a3 = acc0[3];
         const int8_t *ip = r0;
-        uint32_t x;
-#pragma GCC unroll 3
-        for (int32_t ky = 0; ky < 3; ++ky, ip += row) {
-            memcpy(&x, ip, 4);
-            DW_TAP0(x, w + 6 * ky);
-            memcpy(&x, ip + C, 4);
-            DW_TAP0(x, w + 6 * ky + 2);
-            memcpy(&x, ip + 2 * C, 4);
-            DW_TAP0(x, w + 6 * ky + 4);
+        DW_ROW();
+        DW_ROW();
+        DW_ROW();
+        if (full) {
+            o[c] = (int8_t)__ssat(aot_rq(q + c, a0), 8);
+            o[c + 1] = (int8_t)__ssat(aot_rq(q + c + 1, a1), 8);
+            o[c + 2] = (int8_t)__ssat(aot_rq(q + c + 2, a2), 8);
+            o[c + 3] = (int8_t)__ssat(aot_rq(q + c + 3, a3), 8);
+        } else {
+            dw_store(p, o + c, c, 4, a0, a1, a2, a3);
         }
-        dw_store(p, o + c, c, 4, a0, a1, a2, a3);
     }
+#undef DW_ROW
 #undef DW_TAP0
 }
 
@@ -261,88 +314,165 @@ static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32
     }
 }
 
-/* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: four channels per word, weights packed
- * at build time (pipeline/aot/compiler.py pack_dw_weights). */
-static void dw_dsp(const aot_conv_t *p, const int8_t *in, int8_t *out) {
-    const int32_t C = p->in_c, C4 = C & ~3;
-    const int fast3 = p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *inb = in + (size_t)b * p->in_h * p->in_w * C;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t ky0 = 0, ky1 = p->k_h;
-            while (ky0 < ky1 && iy0 + ky0 * p->dil_h < 0) ++ky0;
-            while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                int32_t kx0 = 0, kx1 = p->k_w;
-                while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
-                while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
-                int32_t c = 0;
-                if (fast3 && p->acc0 && ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3) {
-                    dw_3x3_interior(p, inb + ((size_t)iy0 * p->in_w + ix0) * C, out);
-                    c = C4;
-                }
-                if (c < C4) dw_window(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, out);
-                c = C4;
-                if (c < C) dw_group(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, c, C - c, out + c);
-                out += C;
+/* Stack bytes for the zero-point padded copy of one output row's input rows (k_h x PW x C); wider
+ * layers take the bounds-checked path instead (the app's stack is 8 KB by default). */
+enum { DW_PAD_MAX_BYTES = 4096 };
+
+/* A full window of any size over the padded rows (stride/dilation via xstep, rows prow apart). */
+static void dw_window_padded(const aot_conv_t *p, const int8_t *base, int32_t prow, int8_t *o) {
+    const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
+    const int32_t C = p->in_c, C4 = C & ~3, xstep = p->dil_w * C;
+    const uint32_t *w = (const uint32_t *)p->wpack;
+    for (int32_t c = 0; c < C4; c += 4, base += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (p->bias) {
+            a0 = p->bias[c];
+            a1 = p->bias[c + 1];
+            a2 = p->bias[c + 2];
+            a3 = p->bias[c + 3];
+        }
+        const int8_t *ipr = base;
+        for (int32_t ky = 0; ky < p->k_h; ++ky, ipr += prow) {
+            const int8_t *ip = ipr;
+            for (int32_t kx = 0; kx < p->k_w; ++kx, ip += xstep, w += 2) {
+                uint32_t x;
+                memcpy(&x, ip, 4);
+                DW_TAP(x, w);
             }
         }
+        dw_store(p, o + c, c, 4, a0, a1, a2, a3);
+    }
+}
+
+/* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: one output row, four channels per word,
+ * weights packed at build time (pipeline/aot/compiler.py pack_dw_weights). The k_h input rows the
+ * output row reads are first copied into a zero-point padded block, so every window is a full one:
+ * padding taps hold the zero point and contribute (zp + in_offset) * w = 0, the same bits as the
+ * reference's skipped taps. On the KWS DS-CNN (25x5x64, 3x3 SAME) that turns the 56 of 125 border
+ * positions into unrolled interior ones for ~1.3 KB of stack and ~450 copied bytes per row. */
+static void dw_dsp_row(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_t *out) {
+    const int32_t C = p->in_c, C4 = C & ~3;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int32_t PW = (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
+    const int32_t prow = PW * C;
+    if (C4 > 0 && p->acc0 && (size_t)p->k_h * prow <= DW_PAD_MAX_BYTES) {
+        int8_t pad[p->k_h][prow];
+        const int8_t zp = (int8_t)(-p->in_offset);
+        const int32_t left = p->pad_w < PW ? p->pad_w : PW;
+        const int32_t avail = p->in_w < PW - left ? p->in_w : PW - left;
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            if (iy < 0 || iy >= p->in_h) {
+                memset(pad[ky], zp, (size_t)prow);
+                continue;
+            }
+            memset(pad[ky], zp, (size_t)left * C);
+            memcpy(pad[ky] + left * C, inb + (size_t)iy * p->in_w * C, (size_t)avail * C);
+            memset(pad[ky] + (left + avail) * C, zp, (size_t)(PW - left - avail) * C);
+        }
+        const int fast3 = p->k_h == 3 && p->k_w == 3 && p->dil_w == 1;
+        const int32_t xs = p->stride_w * C;
+        for (int32_t ox = 0; ox < p->out_w; ++ox) {
+            if (fast3) dw_3x3_interior(p, pad[0] + ox * xs, prow, out + ox * C);
+            else dw_window_padded(p, pad[0] + ox * xs, prow, out + ox * C);
+        }
+        if (C4 == C) return;
+    }
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t kx0 = 0, kx1 = p->k_w, ky0 = 0, ky1 = p->k_h;
+        while (ky0 < ky1 && iy0 + ky0 * p->dil_h < 0) ++ky0;
+        while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
+        while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
+        int8_t *o = out + ox * C;
+        if (C4 > 0 && !(p->acc0 && (size_t)p->k_h * prow <= DW_PAD_MAX_BYTES))
+            dw_window(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, o);
+        if (C4 < C) dw_group(p, inb, iy0, ix0, ky0, ky1, kx0, kx1, C4, C - C4, o + C4);
     }
 }
 #endif
 
-/* Depthwise: channels are interleaved (NHWC), so the loop runs over channels innermost, in
- * chunks of 64 accumulators, with the valid tap range computed once per output position. */
+/* Depthwise, any multiplier: one output row; channels are interleaved (NHWC), so the loop runs over
+ * channels innermost, in chunks of 64 accumulators, with the valid tap range computed once per
+ * output position. */
+static void dw_ref_row(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_t *out) {
+    enum { CHUNK = 64 };
+    int32_t acc[CHUNK];
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    int32_t ky0 = 0, ky1 = p->k_h;
+    while (ky0 < ky1 && iy0 + ky0 * p->dil_h < 0) ++ky0;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t kx0 = 0, kx1 = p->k_w;
+        while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
+        for (int32_t c0 = 0; c0 < p->out_c; c0 += CHUNK) {
+            const int32_t n = p->out_c - c0 < CHUNK ? p->out_c - c0 : CHUNK;
+            for (int32_t j = 0; j < n; ++j) acc[j] = p->bias ? p->bias[c0 + j] : 0;
+            for (int32_t ky = ky0; ky < ky1; ++ky) {
+                for (int32_t kx = kx0; kx < kx1; ++kx) {
+                    const int8_t *ip = inb + ((size_t)(iy0 + ky * p->dil_h) * p->in_w +
+                                              (ix0 + kx * p->dil_w)) * p->in_c;
+                    const int8_t *fp = p->filter + ((size_t)ky * p->k_w + kx) * p->out_c + c0;
+                    if (p->depth_mult == 1) {
+                        ip += c0;
+                        for (int32_t j = 0; j < n; ++j)
+                            acc[j] += (int32_t)fp[j] * ((int32_t)ip[j] + p->in_offset);
+                    } else {
+                        for (int32_t j = 0; j < n; ++j)
+                            acc[j] += (int32_t)fp[j] * ((int32_t)ip[(c0 + j) / p->depth_mult] + p->in_offset);
+                    }
+                }
+            }
+            int8_t *o = out + c0;
+            for (int32_t j = 0; j < n; ++j) {
+                int32_t v = p->rq ? aot_rq(p->rq + c0 + j, acc[j])
+                                  : aot_mbqm(acc[j], p->mult[c0 + j], p->shift[c0 + j]) + p->out_offset;
+                o[j] = (int8_t)aot_clamp(v, p->act_min, p->act_max);
+            }
+        }
+        out += p->out_c;
+    }
+}
+
+typedef void (*dw_row_fn)(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_t *out);
+
+/* Every output row of every batch. In place (in == out: the memory planner aliases only multiplier-1,
+ * stride-1, same-shape layers, pipeline/aot/plan.py) output row oy is computed into a ring of
+ * pad_h + 1 rows and written over input row oy - pad_h, the last input row no later output row
+ * reads; the ring costs (pad_h + 1) * W * C bytes of stack (640 on the KWS DS-CNN) instead of a
+ * second 8,000-byte activation buffer. */
+static void dw_rows(const aot_conv_t *p, const int8_t *in, int8_t *out, dw_row_fn row) {
+    const size_t rb = (size_t)p->out_w * p->out_c, ib = (size_t)p->in_h * p->in_w * p->in_c;
+    const size_t ob = (size_t)p->out_h * rb;
+    if (in != out) {
+        for (int32_t b = 0; b < p->batches; ++b)
+            for (int32_t oy = 0; oy < p->out_h; ++oy) row(p, in + b * ib, oy, out + b * ob + oy * rb);
+        return;
+    }
+    const int32_t R = p->pad_h + 1;
+    int8_t ring[R][rb];
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *inb = in + b * ib;
+        int8_t *outb = out + b * ob;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            row(p, inb, oy, ring[oy % R]);
+            const int32_t done = oy - p->pad_h;
+            if (done >= 0) memcpy(outb + done * rb, ring[done % R], rb);
+        }
+        for (int32_t done = p->out_h - p->pad_h < 0 ? 0 : p->out_h - p->pad_h; done < p->out_h; ++done)
+            memcpy(outb + done * rb, ring[done % R], rb);
+    }
+}
+
 void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
 #if defined(AOT_DW_DSP)
     if (p->wpack && p->depth_mult == 1 && p->k_h <= DW_MAX_KH) {
-        dw_dsp(p, in, out);
+        dw_rows(p, in, out, dw_dsp_row);
         return;
     }
 #endif
-    enum { CHUNK = 64 };
-    int32_t acc[CHUNK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *inb = in + (size_t)b * p->in_h * p->in_w * p->in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t ky0 = 0, ky1 = p->k_h;
-            while (ky0 < ky1 && iy0 + ky0 * p->dil_h < 0) ++ky0;
-            while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                int32_t kx0 = 0, kx1 = p->k_w;
-                while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
-                while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
-                for (int32_t c0 = 0; c0 < p->out_c; c0 += CHUNK) {
-                    const int32_t n = p->out_c - c0 < CHUNK ? p->out_c - c0 : CHUNK;
-                    for (int32_t j = 0; j < n; ++j) acc[j] = p->bias ? p->bias[c0 + j] : 0;
-                    for (int32_t ky = ky0; ky < ky1; ++ky) {
-                        for (int32_t kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *ip = inb + ((size_t)(iy0 + ky * p->dil_h) * p->in_w +
-                                                      (ix0 + kx * p->dil_w)) * p->in_c;
-                            const int8_t *fp = p->filter + ((size_t)ky * p->k_w + kx) * p->out_c + c0;
-                            if (p->depth_mult == 1) {
-                                ip += c0;
-                                for (int32_t j = 0; j < n; ++j)
-                                    acc[j] += (int32_t)fp[j] * ((int32_t)ip[j] + p->in_offset);
-                            } else {
-                                for (int32_t j = 0; j < n; ++j)
-                                    acc[j] += (int32_t)fp[j] * ((int32_t)ip[(c0 + j) / p->depth_mult] + p->in_offset);
-                            }
-                        }
-                    }
-                    int8_t *o = out + c0;
-                    for (int32_t j = 0; j < n; ++j) {
-                        int32_t v = p->rq ? aot_rq(p->rq + c0 + j, acc[j])
-                                          : aot_mbqm(acc[j], p->mult[c0 + j], p->shift[c0 + j]) + p->out_offset;
-                        o[j] = (int8_t)aot_clamp(v, p->act_min, p->act_max);
-                    }
-                }
-                out += p->out_c;
-            }
-        }
-    }
+    dw_rows(p, in, out, dw_ref_row);
 }

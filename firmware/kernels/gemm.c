@@ -161,6 +161,64 @@ static inline int8_t rq_apply(const rq_t *r, const aot_gemm_t *g, int32_t x) {
     return (int8_t)q;
 }
 
+#if defined(AOT_GEMM_DSP)
+/* One group of 4 taps of the 2x2 block: 4 LDRD + 8 SMLAD for 16 MACs. */
+#define GEMM_GROUP()                       \
+    do {                                   \
+        uint32_t a02, a13, b02, b13, u02, u13, v02, v13; \
+        ldrd_inc(&c, &a02, &a13);          \
+        ldrd_inc(&c, &b02, &b13);          \
+        ldrd_inc(&w, &u02, &u13);          \
+        s00 = __smlad(u02, a02, s00);      \
+        s01 = __smlad(u02, b02, s01);      \
+        s00 = __smlad(u13, a13, s00);      \
+        s01 = __smlad(u13, b13, s01);      \
+        ldrd_inc(&w, &v02, &v13);          \
+        s10 = __smlad(v02, a02, s10);      \
+        s11 = __smlad(v02, b02, s11);      \
+        s10 = __smlad(v13, a13, s10);      \
+        s11 = __smlad(v13, b13, s11);      \
+    } while (0)
+
+/* The common case on SMLAD cores, written for the instruction count: two pixels (widened and
+ * interleaved in col) against every full channel pair, accumulators starting from the build-time
+ * acc0 (bias + in_offset * fsum), the dot loop unrolled twice, the one-multiply requantization and
+ * SSAT alone when there is no fused activation. Returns the channels written (all full pairs). */
+static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob) {
+    const int32_t n4 = (g->K + 3) >> 2, pairs = g->out_c >> 1, qstep = g->per_channel ? 1 : 0;
+    const int32_t lo = g->act_min, hi = g->act_max;
+    const int full = lo == -128 && hi == 127;
+    const uint32_t *w = (const uint32_t *)g->wp;
+    const aot_rq_t *q = g->rq;
+    const int32_t *acc0 = g->acc0;
+    for (int32_t pr = 0; pr < pairs; ++pr, acc0 += 2, q += 2 * qstep, oa += 2, ob += 2) {
+        int32_t s00 = acc0[0], s01 = s00, s10 = acc0[1], s11 = s10;
+        const uint32_t *c = col;
+        int32_t n = n4;
+        for (; n >= 2; n -= 2) {
+            GEMM_GROUP();
+            GEMM_GROUP();
+        }
+        if (n) GEMM_GROUP();
+        const aot_rq_t *q1 = q + qstep;
+        const int32_t v00 = aot_rq(q, s00), v01 = aot_rq(q, s01), v10 = aot_rq(q1, s10), v11 = aot_rq(q1, s11);
+        if (full) {
+            oa[0] = (int8_t)__ssat(v00, 8);
+            ob[0] = (int8_t)__ssat(v01, 8);
+            oa[1] = (int8_t)__ssat(v10, 8);
+            ob[1] = (int8_t)__ssat(v11, 8);
+        } else {
+            oa[0] = aot_rq_clamp(v00, lo, hi);
+            ob[0] = aot_rq_clamp(v01, lo, hi);
+            oa[1] = aot_rq_clamp(v10, lo, hi);
+            ob[1] = aot_rq_clamp(v11, lo, hi);
+        }
+    }
+    return pairs * 2;
+}
+#undef GEMM_GROUP
+#endif
+
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t *oa, int8_t *ob,
                    uint32_t *scratch) {
     const int two = b != NULL;
@@ -171,9 +229,13 @@ void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t
     if (two) widen2(a, b, K, scratch);
     else widen1(a, K, scratch);
 #endif
+    int32_t oc = 0;
+#if defined(AOT_GEMM_DSP)
+    if (two && g->rq && g->acc0) oc = gemm2_dsp_rq(g, scratch, oa, ob);
+#endif
     rq_t r0 = rq_setup(g->mult[0], g->shift[0]), r1 = r0;
     const int32_t lo = g->act_min, hi = g->act_max;
-    for (int32_t oc = 0; oc < g->out_c; oc += 2) {
+    for (; oc < g->out_c; oc += 2) {
         const int pair = oc + 1 < g->out_c;
         const int32_t oc1 = pair ? oc + 1 : oc;
 #if AOT_PACKED_W

@@ -103,6 +103,10 @@ def _pack(steps: list[Step]) -> None:
             continue
         w = next(c for c in s.consts if c.name == f"op{s.index}_w")
         s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_gemm_weights(np.asarray(w.values).reshape(oc, k))))
+        # each output's accumulator start, bias + in_offset * sum(w): one load instead of two and a MLA
+        bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
+        acc0 = bias + s.params["in_offset"] * np.asarray(fsum[0].values, np.int64)
+        s.consts.append(Const(f"op{s.index}_acc0", "int32_t", _wrap32(acc0)))
         s.params["wpack"] = True
 
 

@@ -7,7 +7,7 @@ the lowest aligned offset that fits (the usual offline "greedy by size" planner)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import PipelineError
 from ..tflite import TFLiteModel
@@ -29,6 +29,7 @@ class Buffer:
 class MemoryPlan:
     buffers: dict[int, Buffer]
     arena_bytes: int
+    aliases: dict[int, int] = field(default_factory=dict)   # output tensor -> input it overwrites in place
 
     def offset(self, tensor: int) -> int:
         return self.buffers[tensor].offset
@@ -71,22 +72,96 @@ def plan(model: TFLiteModel, steps: list[Step]) -> MemoryPlan:
     # 27,648 bytes for the first layers' outputs. Running again on the same data means writing
     # the input again (the UART app keeps a copy for `infer N W`, see AOT_INPUTS_CONSUMED).
     size = {t: tensor_bytes(model, t) for t in first}
+    aliases = _inplace_pairs(model, steps, first, last, size)
+    # An output written in place over its input shares that input's bytes: the pair is one block
+    # for the placer, live from the input's first use to the output's last.
+    group = {t: t for t in first}
+
+    def root(t: int) -> int:
+        while group[t] != t:
+            t = group[t]
+        return t
+    for out, inp in aliases.items():
+        group[out] = root(inp)
+    members: dict[int, list[int]] = {}
+    for t in first:
+        members.setdefault(root(t), []).append(t)
+    g_first = {g: min(first[t] for t in ts) for g, ts in members.items()}
+    g_last = {g: max(last[t] for t in ts) for g, ts in members.items()}
+    g_size = {g: max(size[t] for t in ts) for g, ts in members.items()}
     # Greedy placement is order-sensitive; a few classic orders are tried and the smallest arena
     # wins (MLPerf VWW: largest-first alone gives 64,512 bytes, the best of these 55,296, which is the
     # floor: its 36,864-byte layer output is live next to an 18,432-byte one).
+    gs, gf, gl = g_size, g_first, g_last
     orders = [
-        sorted(first, key=lambda t: (-size[t], t)),                                  # largest first
-        sorted(first, key=lambda t: (first[t], -size[t], t)),                        # by first use
-        sorted(first, key=lambda t: (-(last[t] - first[t]), -size[t], t)),           # longest-lived
-        sorted(first, key=lambda t: (-size[t] * (last[t] - first[t] + 1), t)),       # size x lifetime
+        sorted(gs, key=lambda g: (-gs[g], g)),                                  # largest first
+        sorted(gs, key=lambda g: (gf[g], -gs[g], g)),                           # by first use
+        sorted(gs, key=lambda g: (-(gl[g] - gf[g]), -gs[g], g)),                # longest-lived
+        sorted(gs, key=lambda g: (-gs[g] * (gl[g] - gf[g] + 1), g)),            # size x lifetime
     ]
     best: list[Buffer] | None = None
     for order in orders:
-        placed = _place(order, size, first, last)
+        placed = _place(order, gs, gf, gl)
         if best is None or _extent(placed) < _extent(best):
             best = placed
     arena = _align(_extent(best))
-    return MemoryPlan({b.tensor: b for b in best}, arena)
+    offset = {b.tensor: b.offset for b in best}
+    buffers = {t: Buffer(t, offset[root(t)], size[t], first[t], last[t]) for t in first}
+    return MemoryPlan(buffers, arena, aliases)
+
+
+def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
+    """The input a kernel can overwrite with its own output (firmware/kernels: each reads what it
+    needs before writing over it), or None.
+    - DEPTHWISE_CONV_2D, multiplier 1, stride 1, same shape: output rows wait in a small ring until
+      no later row reads the input row below them (conv.c dw_rows);
+    - 1x1 CONV_2D on the GEMM path, stride 1, out_c <= in_c: each pixel pair is copied or widened
+      before its outputs are written, and output pixel p never reaches input pixel p + 1;
+    - ADD: element i is read before it is written (the overwritten operand must not broadcast);
+    - RESHAPE (copy): the same bytes."""
+    p = s.params
+    if s.kernel == "dwconv":
+        if p["depth_mult"] == 1 and p["stride_h"] == p["stride_w"] == 1 and \
+                (p["out_h"], p["out_w"]) == (p["in_h"], p["in_w"]):
+            return s.inputs[0]
+    elif s.kernel == "conv":
+        if p["k_h"] == p["k_w"] == 1 and p["stride_h"] == p["stride_w"] == 1 and p["pad_h"] == p["pad_w"] == 0 \
+                and (p["out_h"], p["out_w"]) == (p["in_h"], p["in_w"]) and p["out_c"] <= p["in_c"] \
+                and p.get("wpack"):
+            return s.inputs[0]
+    elif s.kernel == "add":
+        if p.get("const_a") is None and p.get("const_b") is None and len(s.inputs) == 2:
+            dense = _dense(p["shape"])
+            for t, strides in zip(s.inputs, (p["s1"], p["s2"])):
+                if list(strides) == dense:
+                    return t
+    elif s.kernel == "copy":
+        return s.inputs[0]
+    return None
+
+
+def _dense(shape) -> list[int]:
+    st, acc = [0] * 4, 1
+    for k in range(3, -1, -1):
+        st[k] = acc
+        acc *= shape[k]
+    return st
+
+
+def _inplace_pairs(model: TFLiteModel, steps: list[Step], first: dict[int, int], last: dict[int, int],
+                   size: dict[int, int]) -> dict[int, int]:
+    pairs: dict[int, int] = {}
+    for k, s in enumerate(steps):
+        inp = _inplace_input(model, s)
+        if inp is None or len(s.outputs) != 1:
+            continue
+        out = s.outputs[0]
+        # the input must die here (nothing later reads it) and not be a model output
+        if last.get(inp) != k or inp in model.outputs or first.get(out) != k or size[out] > size[inp] \
+                or s.inputs.count(inp) > 1:
+            continue
+        pairs[out] = inp
+    return pairs
 
 
 def _extent(placed: list[Buffer]) -> int:

@@ -59,26 +59,14 @@ def load_bytes(path: Path) -> bytes:
     return Path(path).read_bytes()
 
 
-def tflm_arena_bytes(data: bytes, upper: int = 64 << 20) -> int:
-    """The smallest arena tflite_micro accepts for this model on this host (x86-64), by bisection:
-    the interpreter has no API for it, but a too-small arena fails at construction."""
-    rt = _runtime()
+def tflm_arena_bytes(data: bytes) -> int:
+    """The smallest arena tflite_micro accepts for this model on this host (x86-64): N constructs and
+    invokes, N-1 does not. The search runs in a child process (pipeline.inspect.tflm_min_arena):
+    for some too-small arenas the binding segfaults instead of raising (the MLPerf Tiny AD
+    autoencoder did, in-process, and took the whole `bench` down with it)."""
+    from ..inspect import tflm_min_arena
 
-    def fits(n: int) -> bool:
-        try:
-            rt.Interpreter.from_bytes(bytes(data), arena_size=n)
-            return True
-        except (RuntimeError, ValueError):
-            return False
-
-    with _quiet_stderr():  # each failed allocation prints to C-level stderr
-        if not fits(upper):
-            raise PipelineError(f"tflite_micro cannot allocate this model even with a {upper}-byte arena")
-        lo, hi = 0, upper          # fits(hi) is True, fits(lo) is False
-        while hi - lo > 1:         # <= 26 constructions for 64 MB
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if fits(mid) else (mid, hi)
-    return hi
+    return tflm_min_arena(bytes(data))
 
 
 @contextlib.contextmanager

@@ -24,7 +24,8 @@ def test_memory_plan_never_overlaps_live_tensors(zoo_models):
             for b in bufs[i + 1:]:
                 live = a.first <= b.last and b.first <= a.last
                 disjoint = a.offset + a.size <= b.offset or b.offset + b.size <= a.offset
-                assert not live or disjoint, (name, a, b)
+                in_place = c.memory.aliases.get(a.tensor) == b.tensor or c.memory.aliases.get(b.tensor) == a.tensor
+                assert not live or disjoint or (in_place and a.offset == b.offset), (name, a, b)
         assert c.arena_bytes <= c.memory.naive_bytes
 
 
