@@ -316,7 +316,7 @@ static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32
 
 /* Stack bytes for the zero-point padded copy of one output row's input rows (k_h x PW x C); wider
  * layers take the bounds-checked path instead (the app's stack is 8 KB by default). */
-enum { DW_PAD_MAX_BYTES = 4096 };
+enum { DW_PAD_MAX_BYTES = 3072 };
 
 /* A full window of any size over the padded rows (stride/dilation via xstep, rows prow apart). */
 static void dw_window_padded(const aot_conv_t *p, const int8_t *base, int32_t prow, int8_t *o) {
