@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
             progress.log(f"   failed: {result['error']}")
         result["seconds"] = round(time.monotonic() - t0, 1)
         results["suites"][name] = result
-        md = module.markdown(result) if "error" not in result else f"failed: {result['error']}\n"
+        try:
+            md = module.markdown(result) if "error" not in result else f"failed: {result['error']}\n"
+        except Exception as err:  # noqa: BLE001 - a table bug must not lose the measurements
+            failed += 1
+            md = f"table failed ({type(err).__name__}: {err}); the numbers are in {out_json.name}\n"
+            progress.log(f"   table failed: {type(err).__name__}: {err}")
         sections.append(f"\n## {module.TITLE}\n\n{md}")
         write_json(out_json, results)  # after every suite: a crash later keeps what was measured
     write_text(out_json.with_suffix(".md"), "\n".join(sections))

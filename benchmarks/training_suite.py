@@ -124,6 +124,14 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _header(seeds: int, target: str) -> dict:
+    """What `markdown` prints above the tables (the same for the CLI and `python -m benchmarks`)."""
+    return {"host": platform.node() or platform.machine(), "torch": torch.__version__,
+            "threads": os.environ.get("PIPELINE_TORCH_THREADS", "1"), "seeds": seeds, "target": target,
+            "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "",
+            "cpus": os.cpu_count(), "datasets": {}, "runs": {}}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="output prefix: writes OUT.json and OUT.md")
@@ -133,10 +141,7 @@ def main(argv=None) -> int:
     p.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir)")
     a = p.parse_args(argv)
     out = a.out.with_suffix("") if a.out.suffix in (".json", ".md") else a.out
-    results = {"host": platform.node() or platform.machine(), "torch": torch.__version__,
-               "threads": os.environ.get("PIPELINE_TORCH_THREADS", "1"), "seeds": a.seeds, "target": a.target,
-               "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "",
-               "cpus": os.cpu_count(), "datasets": {}, "runs": {}}
+    results = _header(a.seeds, a.target)
     with tempfile.TemporaryDirectory() as tmp:
         work = a.work or Path(tmp)
         for ds in a.datasets.split(","):
@@ -166,8 +171,7 @@ TITLE = "Training: teacher / scratch / distilled / pruned / QAT, mean ± std ove
 
 def run(progress, datasets=("mnist1d", "digits"), seeds: int = 3, target: str = "cortex-m4") -> dict:
     """Entry point for `python -m benchmarks` (same measurements as `main`)."""
-    results = {"torch": torch.__version__, "threads": os.environ.get("PIPELINE_TORCH_THREADS", "1"),
-               "seeds": seeds, "target": target, "cpus": os.cpu_count(), "datasets": {}, "runs": {}}
+    results = _header(seeds, target)
     with tempfile.TemporaryDirectory() as tmp:
         for ds in datasets:
             runs = []

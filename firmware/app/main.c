@@ -115,15 +115,18 @@ static void cmd_in(const char *args) {
 #ifndef AOT_NUM_OPS
 #define AOT_NUM_OPS 0 /* a model header without an op count: `prof` reports no operators */
 #endif
+#ifndef AOT_PROF_SLOTS
+#define AOT_PROF_SLOTS AOT_NUM_OPS /* one slot per operator index (see aot_model.h) */
+#endif
 static volatile int prof_on;
 static uint64_t prof_last;
-static uint64_t prof_ticks[AOT_NUM_OPS > 0 ? AOT_NUM_OPS : 1];
+static uint64_t prof_ticks[AOT_PROF_SLOTS > 0 ? AOT_PROF_SLOTS : 1];
 
 /* Called by the generated code after each operator (AOT_TRACE, see aot_prof.h). */
 void aot_prof_mark(int op) {
     if (!prof_on) return;
     uint64_t now = timer_ticks();
-    if (op >= 0 && op < AOT_NUM_OPS) prof_ticks[op] += now - prof_last;
+    if (op >= 0 && op < AOT_PROF_SLOTS) prof_ticks[op] += now - prof_last;
     prof_last = timer_ticks(); /* the bookkeeping itself is not charged to the next operator */
 }
 
@@ -155,7 +158,7 @@ static void cmd_infer(const char *args) {
 }
 
 static void cmd_prof(void) {
-    for (int i = 0; i < AOT_NUM_OPS; ++i) prof_ticks[i] = 0;
+    for (int i = 0; i < AOT_PROF_SLOTS; ++i) prof_ticks[i] = 0;
     timer_start();
     restore_inputs();
     prof_on = 1;
@@ -163,9 +166,9 @@ static void cmd_prof(void) {
     run_once();
     prof_on = 0;
     uart_puts("OK prof ");
-    put_u64(AOT_NUM_OPS);
+    put_u64(AOT_PROF_SLOTS);
     uart_puts("\n");
-    for (int i = 0; i < AOT_NUM_OPS; ++i) {
+    for (int i = 0; i < AOT_PROF_SLOTS; ++i) {
         uart_puts("p ");
         put_u64((uint64_t)i);
         uart_puts(" ");

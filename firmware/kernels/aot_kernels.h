@@ -61,6 +61,24 @@ static inline int8_t aot_rq_clamp(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)v;
 }
 
+/* The fused activation's clamp, by kind, for loops specialised once per layer (always_inline with a
+ * constant kind): 0 = none (SSAT alone), 1 = ReLU-like, upper bound 127 (SSAT, then the lower bound),
+ * 2 = both bounds (ReLU6 and friends). */
+enum { AOT_ACT_NONE = 0, AOT_ACT_LOWER = 1, AOT_ACT_BOTH = 2 };
+static inline int aot_act_kind(int32_t lo, int32_t hi) {
+    return lo == -128 && hi == 127 ? AOT_ACT_NONE : hi == 127 ? AOT_ACT_LOWER : AOT_ACT_BOTH;
+}
+static inline __attribute__((always_inline)) int8_t aot_clamp_kind(int32_t v, int kind, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    v = __ssat(v, 8);
+#else
+    v = v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+    if (kind != AOT_ACT_NONE) v = v < lo ? lo : v;
+    if (kind == AOT_ACT_BOTH) v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;

@@ -138,10 +138,37 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     if (pix < n) aot_gemm_run2(&g, conv_in(p, in, inplace, pix, xbuf[0]), NULL, out, NULL, scratch);
 }
 
-/* SMLAD-class DSP instructions exist on M4, M7 and M55 alike (Helium does not replace them here). */
+/* SMLAD-class DSP instructions exist on M4, M7 and M55 alike. A Helium depthwise (VLDRB.S32 + VMUL +
+ * VADD per tap of four channels, MVE has no vector-by-vector VMLA) was measured slower than this on
+ * the QEMU M55 (413k vs 372k instructions per KWS depthwise layer), so M55 runs this path too. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define AOT_DW_DSP 1
 #include <arm_acle.h>
+
+/* Stack bytes for the zero-point padded copy of one output row's input rows (k_h x PW x C); wider
+ * layers take the bounds-checked path instead (the app's stack is 8 KB by default). */
+enum { DW_PAD_MAX_BYTES = 3072 };
+
+/* The k_h input rows output row iy0 + pad_h reads, PW pixels wide from column -pad_w, copied into
+ * `pad` (k_h rows of PW * C bytes) with the zero point wherever the window leaves the input. */
+static void dw_fill_pad(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_t PW, int8_t *pad) {
+    const int32_t C = p->in_c, prow = PW * C;
+    const int8_t zp = (int8_t)(-p->in_offset);
+    const int32_t left = p->pad_w < PW ? p->pad_w : PW;
+    const int32_t avail = p->in_w < PW - left ? p->in_w : PW - left;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, pad += prow) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(pad, zp, (size_t)prow);
+            continue;
+        }
+        memset(pad, zp, (size_t)left * C);
+        memcpy(pad + left * C, inb + (size_t)iy * p->in_w * C, (size_t)avail * C);
+        memset(pad + (left + avail) * C, zp, (size_t)(PW - left - avail) * C);
+    }
+}
+
+
 enum { DW_MAX_KH = 16 };   /* pipeline/aot/compiler.py DW_MAX_KH */
 
 /* Two weight words and a post-increment in one LDRD. */
@@ -232,12 +259,12 @@ static void dw_group(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_
 /* A 3x3 window wholly inside the input, stride and dilation free: every full channel group with nine
  * unrolled taps and no bounds or loop bookkeeping (the bulk of a depthwise layer: ~8 instructions
  * per tap of four channels plus the requantization). */
-static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int32_t row, int8_t *o) {
-    const int32_t C = p->in_c, C4 = C & ~3, C2 = 2 * C;
+static inline __attribute__((always_inline)) void dw_3x3_k(const aot_conv_t *p, const int8_t *r0, int32_t row,
+                                                          int8_t *o, const int kind) {
+    const int32_t C = p->in_c, C4 = C & ~3, C2 = 2 * C, lo = p->act_min, hi = p->act_max;
     const uint32_t *w = (const uint32_t *)p->wpack;
     const int32_t *acc0 = p->acc0;
     const aot_rq_t *q = p->rq;
-    const int full = q && p->act_min == -128 && p->act_max == 127;   /* SSAT alone */
     /* The input offset is already in acc0, so the activations widen without it (SXTB16), which
      * leaves a register for the row stride. */
 #define DW_TAP0(x, wp)                                                             \
@@ -269,17 +296,27 @@ static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int32_t row, 
         DW_ROW();
         DW_ROW();
         DW_ROW();
-        if (full) {
-            o[c] = (int8_t)__ssat(aot_rq(q + c, a0), 8);
-            o[c + 1] = (int8_t)__ssat(aot_rq(q + c + 1, a1), 8);
-            o[c + 2] = (int8_t)__ssat(aot_rq(q + c + 2, a2), 8);
-            o[c + 3] = (int8_t)__ssat(aot_rq(q + c + 3, a3), 8);
+        if (kind >= 0) {
+            o[c] = aot_clamp_kind(aot_rq(q + c, a0), kind, lo, hi);
+            o[c + 1] = aot_clamp_kind(aot_rq(q + c + 1, a1), kind, lo, hi);
+            o[c + 2] = aot_clamp_kind(aot_rq(q + c + 2, a2), kind, lo, hi);
+            o[c + 3] = aot_clamp_kind(aot_rq(q + c + 3, a3), kind, lo, hi);
         } else {
             dw_store(p, o + c, c, 4, a0, a1, a2, a3);
         }
     }
 #undef DW_ROW
 #undef DW_TAP0
+}
+
+/* One copy per activation kind (see aot_act_kind); kind -1: no one-multiply constants. */
+static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int32_t row, int8_t *o) {
+    switch (p->rq ? aot_act_kind(p->act_min, p->act_max) : -1) {
+    case AOT_ACT_NONE: dw_3x3_k(p, r0, row, o, AOT_ACT_NONE); break;
+    case AOT_ACT_LOWER: dw_3x3_k(p, r0, row, o, AOT_ACT_LOWER); break;
+    case AOT_ACT_BOTH: dw_3x3_k(p, r0, row, o, AOT_ACT_BOTH); break;
+    default: dw_3x3_k(p, r0, row, o, -1); break;
+    }
 }
 
 /* Any other window: every full channel group over the taps inside the input (ky0..ky1 x kx0..kx1),
@@ -313,10 +350,6 @@ static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32
         dw_store(p, o + c, c, 4, a0, a1, a2, a3);
     }
 }
-
-/* Stack bytes for the zero-point padded copy of one output row's input rows (k_h x PW x C); wider
- * layers take the bounds-checked path instead (the app's stack is 8 KB by default). */
-enum { DW_PAD_MAX_BYTES = 3072 };
 
 /* A full window of any size over the padded rows (stride/dilation via xstep, rows prow apart). */
 static void dw_window_padded(const aot_conv_t *p, const int8_t *base, int32_t prow, int8_t *o) {
@@ -357,19 +390,7 @@ static void dw_dsp_row(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_
     const int32_t prow = PW * C;
     if (C4 > 0 && p->acc0 && (size_t)p->k_h * prow <= DW_PAD_MAX_BYTES) {
         int8_t pad[p->k_h][prow];
-        const int8_t zp = (int8_t)(-p->in_offset);
-        const int32_t left = p->pad_w < PW ? p->pad_w : PW;
-        const int32_t avail = p->in_w < PW - left ? p->in_w : PW - left;
-        for (int32_t ky = 0; ky < p->k_h; ++ky) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            if (iy < 0 || iy >= p->in_h) {
-                memset(pad[ky], zp, (size_t)prow);
-                continue;
-            }
-            memset(pad[ky], zp, (size_t)left * C);
-            memcpy(pad[ky] + left * C, inb + (size_t)iy * p->in_w * C, (size_t)avail * C);
-            memset(pad[ky] + (left + avail) * C, zp, (size_t)(PW - left - avail) * C);
-        }
+        dw_fill_pad(p, inb, iy0, PW, &pad[0][0]);
         const int fast3 = p->k_h == 3 && p->k_w == 3 && p->dil_w == 1;
         const int32_t xs = p->stride_w * C;
         for (int32_t ox = 0; ox < p->out_w; ++ox) {

@@ -184,10 +184,10 @@ static inline int8_t rq_apply(const rq_t *r, const aot_gemm_t *g, int32_t x) {
  * interleaved in col) against every full channel pair, accumulators starting from the build-time
  * acc0 (bias + in_offset * fsum), the dot loop unrolled twice, the one-multiply requantization and
  * SSAT alone when there is no fused activation. Returns the channels written (all full pairs). */
-static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob) {
+static inline __attribute__((always_inline)) int32_t gemm2_dsp_rq_k(const aot_gemm_t *g, const uint32_t *col,
+                                                                     int8_t *oa, int8_t *ob, const int kind) {
     const int32_t n4 = (g->K + 3) >> 2, pairs = g->out_c >> 1, qstep = g->per_channel ? 1 : 0;
     const int32_t lo = g->act_min, hi = g->act_max;
-    const int full = lo == -128 && hi == 127;
     const uint32_t *w = (const uint32_t *)g->wp;
     const aot_rq_t *q = g->rq;
     const int32_t *acc0 = g->acc0;
@@ -201,20 +201,22 @@ static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa
         }
         if (n) GEMM_GROUP();
         const aot_rq_t *q1 = q + qstep;
-        const int32_t v00 = aot_rq(q, s00), v01 = aot_rq(q, s01), v10 = aot_rq(q1, s10), v11 = aot_rq(q1, s11);
-        if (full) {
-            oa[0] = (int8_t)__ssat(v00, 8);
-            ob[0] = (int8_t)__ssat(v01, 8);
-            oa[1] = (int8_t)__ssat(v10, 8);
-            ob[1] = (int8_t)__ssat(v11, 8);
-        } else {
-            oa[0] = aot_rq_clamp(v00, lo, hi);
-            ob[0] = aot_rq_clamp(v01, lo, hi);
-            oa[1] = aot_rq_clamp(v10, lo, hi);
-            ob[1] = aot_rq_clamp(v11, lo, hi);
-        }
+        oa[0] = aot_clamp_kind(aot_rq(q, s00), kind, lo, hi);
+        ob[0] = aot_clamp_kind(aot_rq(q, s01), kind, lo, hi);
+        oa[1] = aot_clamp_kind(aot_rq(q1, s10), kind, lo, hi);
+        ob[1] = aot_clamp_kind(aot_rq(q1, s11), kind, lo, hi);
     }
     return pairs * 2;
+}
+
+/* One copy of the loop per activation kind, so the clamp costs 1 (none), 4 (ReLU) or 7 (ReLU6)
+ * instructions instead of a run-time test of both bounds per output. */
+static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob) {
+    switch (aot_act_kind(g->act_min, g->act_max)) {
+    case AOT_ACT_NONE: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_NONE);
+    case AOT_ACT_LOWER: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_LOWER);
+    default: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_BOTH);
+    }
 }
 #undef GEMM_GROUP
 #endif

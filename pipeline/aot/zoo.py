@@ -72,6 +72,17 @@ def _concat_mul_pad():
     return inp, L.Activation("sigmoid")(c)
 
 
+def _pad_pool():
+    """A PAD the compiler cannot fold into a convolution (its reader is a pooling), so the PAD
+    kernel itself runs; and one that it folds into the convolution after it."""
+    L = _layers()
+    x = inp = L.Input((5, 6, 4), batch_size=1)
+    x = L.ZeroPadding2D(((2, 1), (1, 3)))(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.ZeroPadding2D(((0, 1), (1, 0)))(x)
+    return inp, L.Conv2D(3, 2, strides=2, padding="valid", **_init(41))(x)
+
+
 def _dense():
     L = _layers()
     x = inp = L.Input((10,), batch_size=1)
@@ -139,7 +150,7 @@ ZOO: dict[str, Callable] = {
     "conv_stack": _conv_stack, "residual": _residual, "conv1d": _conv1d,
     "concat_mul_pad": _concat_mul_pad, "dense": _dense, "dw_strided": _dw_strided,
     "activations": _activations, "broadcast": _broadcast, "float_edges": _float_edges,
-    "means": _means,
+    "means": _means, "pad_pool": _pad_pool,
 }
 # Models the engine must reject (and the reason it must give).
 REJECTS: dict[str, Callable] = {"unsupported_tanh": _unsupported}

@@ -200,3 +200,16 @@ def test_general_requantization_path_cortex_m4_bit_exact(name, fk_models, tmp_pa
     for xs, got in zip(samples, run.outputs):
         for g, w in zip(got, tflm_run(c.model, data, xs)):
             assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), name
+
+
+def test_in_place_operators_are_exercised_by_the_bit_exact_suite(fk_models):
+    """The planner lets depthwise (stride 1) and 1x1 convolutions write over their input; the
+    fast-kernel models must contain such pairs, or the exactness tests above would not cover the
+    in-place code paths (output-row ring, copied 1x1 patches)."""
+    for name, kernel in (("fk_depthwise", "dwconv"), ("fk_pointwise", "conv")):
+        c = compile_model(fk_models[name].read_bytes())
+        writers = {s.outputs[0]: s.kernel for s in c.steps}
+        kinds = {writers[out] for out in c.memory.aliases}
+        assert kernel in kinds, (name, c.memory.aliases)
+        for out, inp in c.memory.aliases.items():
+            assert c.memory.buffers[out].offset == c.memory.buffers[inp].offset
