@@ -94,6 +94,22 @@ def test_fuzz_suite_mutator_small_run(seeds):
     assert res["compiled"] + res["clean_errors"] == 500
 
 
+def test_fuzz_suite_splits_over_processes():
+    """What `make bench` runs, as a user runs it (`python -m benchmarks.fuzz_suite N` from the repo):
+    the engine on one spawned process per core, each its own seed; the counts add up to N."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "benchmarks.fuzz_suite", "300"], cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    rows = dict(line.strip("|").split("|")[:2] for line in res.stdout.splitlines() if line.startswith("| "))
+    rows = {k.strip(): v.strip() for k, v in rows.items()}
+    assert rows["inputs"] == "300" and rows["crashes (other exceptions)"] == "0" and rows["hangs (> 2 s CPU)"] == "0"
+    assert int(rows["compiled"].replace(",", "")) + int(rows["clean PipelineError"].replace(",", "")) == 300
+    assert int(rows["processes (seed, seed + 1, ...)"]) >= 1
+
+
 def test_random_mutator_is_deterministic(seeds):
     a = [mutate(seeds["dense"], random.Random(3), []) for _ in range(3)]
     b = [mutate(seeds["dense"], random.Random(3), []) for _ in range(3)]
