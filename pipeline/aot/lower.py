@@ -129,7 +129,7 @@ def _conv(c: _Ctx, depthwise: bool) -> Step:
     scales = scales * oc if len(scales) == 1 else scales
     ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in scales]
     lo, hi = _act_range(c, out)
-    consts = _weight_consts(c, wd, ms, b, out_zp)
+    consts = _weight_consts(c, wd, ms, b, out_zp, oc)
     if not depthwise:
         # sum of each filter: interior outputs compute dot(f, x) + in_offset * sum(f)
         consts.append(Const(c.cname("fsum"), "int32_t", wd.reshape(oc, -1).astype(np.int64).sum(axis=1)))
@@ -143,14 +143,17 @@ def _conv(c: _Ctx, depthwise: bool) -> Step:
                 params, consts, macs)
 
 
-def _weight_consts(c: _Ctx, wd: np.ndarray, ms: list, b, out_zp: int) -> list[Const]:
+def _weight_consts(c: _Ctx, wd: np.ndarray, ms: list, b, out_zp: int, oc: int) -> list[Const]:
     """Weights, per-channel requantization multipliers/shifts, the optional int32 bias and, where
     every channel allows it, the one-multiply requantization constants (`opN_rq`, see rq_consts)."""
     consts = [Const(c.cname("w"), "int8_t", wd.reshape(-1)),
               Const(c.cname("mult"), "int32_t", np.array([m for m, _ in ms])),
               Const(c.cname("shift"), "int32_t", np.array([s for _, s in ms]))]
     if b is not None:
-        consts.append(Const(c.cname("bias"), "int32_t", c.const(b, "int32").reshape(-1)))
+        bias = c.const(b, "int32").reshape(-1)
+        if bias.size != oc:  # the kernels index bias[oc]: a short one would be read past its end
+            raise c.fail(f"bias has {bias.size} values for {oc} output channels")
+        consts.append(Const(c.cname("bias"), "int32_t", bias))
     rq = rq_consts(c.cname("rq"), ms, out_zp)
     if rq is not None:
         consts.append(rq)
@@ -197,7 +200,7 @@ def _fc(c: _Ctx) -> Step:
     w_zp = int(wq.zero_point[0]) if wq.zero_point.size else 0
     ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in scales]
     lo, hi = _act_range(c, out)
-    consts = _weight_consts(c, wd, ms, b, out_zp)
+    consts = _weight_consts(c, wd, ms, b, out_zp, oc)
     consts.append(Const(c.cname("fsum"), "int32_t", wd.reshape(oc, -1).astype(np.int64).sum(axis=1)))
     params = dict(batches=batches, depth=depth, out_c=oc, per_channel=int(per_channel), in_offset=-in_zp,
                   filter_offset=-w_zp, out_offset=out_zp, act_min=lo, act_max=hi, bias=b is not None,

@@ -114,3 +114,21 @@ def test_random_mutator_is_deterministic(seeds):
     a = [mutate(seeds["dense"], random.Random(3), []) for _ in range(3)]
     b = [mutate(seeds["dense"], random.Random(3), []) for _ in range(3)]
     assert a == b
+
+
+FINDINGS = sorted((REPO / "tests" / "reliability" / "fuzz_findings").glob("*.tflite"))
+
+
+@pytest.mark.parametrize("path", FINDINGS, ids=[p.stem for p in FINDINGS])
+def test_inputs_the_fuzzer_once_crashed_on_fail_cleanly(path):
+    """Regression corpus: each file crashed the importer in a `make bench` fuzz run (e.g. a CONV_2D
+    whose bias is longer than its output channels raised a numpy ValueError while packing)."""
+    from pipeline.aot.compiler import compile_model
+    from pipeline.errors import PipelineError
+    from pipeline.tflite import read_model
+
+    with pytest.raises(PipelineError) as err:
+        compile_model(read_model(path.read_bytes()))
+    assert "\n" not in str(err.value)
+    if path.stem.startswith("conv_bias"):
+        assert "bias has 6 values for 4 output channels" in str(err.value)
