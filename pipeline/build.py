@@ -1,6 +1,7 @@
 """Run the stage chain for one target, reusing cached stages, and write the build manifest."""
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -125,6 +126,7 @@ def _run_chain(
                 art = stage.run(ctx, inputs)
                 if not isinstance(art, Artifact):
                     raise TypeError(f"stage {stage.NAME} returned {type(art).__name__}, not an Artifact")
+                _test_hold(stage.NAME)
                 return art
 
             try:
@@ -190,3 +192,12 @@ def require_complete(result: BuildResult, allow_partial: bool) -> None:
 
 
 __all__ = ["BuildResult", "PipelineError", "run_build", "require_complete"]
+
+
+def _test_hold(stage_name: str) -> None:
+    """Fault injection for tests/reliability/test_interrupt.py: with PIPELINE_TEST_HOLD_STAGE=<stage>
+    the stage waits PIPELINE_TEST_HOLD_S seconds (default 3) after writing its outputs and before its
+    cache entry is committed, so a Ctrl-C lands inside even a stage that takes milliseconds (on a
+    fresh, fast machine package and bench did, and the test interrupted only 6 of 9 stages)."""
+    if os.environ.get("PIPELINE_TEST_HOLD_STAGE") == stage_name:
+        time.sleep(float(os.environ.get("PIPELINE_TEST_HOLD_S", "3")))
