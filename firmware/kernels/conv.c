@@ -319,14 +319,14 @@ static void dw_3x3_interior(const aot_conv_t *p, const int8_t *r0, int32_t row, 
     }
 }
 
-/* Any other window: every full channel group over the taps inside the input (ky0..ky1 x kx0..kx1),
- * with the input offset added while widening, so skipped taps equal zero-point padding. */
-static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_t ix0, int32_t ky0,
-                      int32_t ky1, int32_t kx0, int32_t kx1, int8_t *o) {
+/* Every full channel group of one output pixel over taps ky0..ky1 x kx0..kx1, the first tap's input at
+ * `base`, rows `ystep` bytes apart, with the input offset added while widening (skipped taps equal
+ * zero-point padding). */
+static void dw_taps(const aot_conv_t *p, const int8_t *base, int32_t ystep, int32_t ky0, int32_t ky1,
+                    int32_t kx0, int32_t kx1, int8_t *o) {
     const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
-    const int32_t C = p->in_c, C4 = C & ~3, xstep = p->dil_w * C, ystep = p->dil_h * p->in_w * C;
+    const int32_t C = p->in_c, C4 = C & ~3, xstep = p->dil_w * C;
     const int32_t taps2 = p->k_h * p->k_w * 2, nx = kx1 - kx0, ny = ky1 - ky0;
-    const int8_t *base = inb + ((size_t)(iy0 + ky0 * p->dil_h) * p->in_w + (ix0 + kx0 * p->dil_w)) * C;
     const uint32_t *wbase = (const uint32_t *)p->wpack + ((size_t)ky0 * p->k_w + kx0) * 2;
     for (int32_t c = 0; c < C4; c += 4, base += 4, wbase += taps2) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -351,30 +351,16 @@ static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32
     }
 }
 
-/* A full window of any size over the padded rows (stride/dilation via xstep, rows prow apart). */
+/* A window clipped to the input (the taps ky0..ky1 x kx0..kx1 inside it). */
+static void dw_window(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int32_t ix0, int32_t ky0,
+                      int32_t ky1, int32_t kx0, int32_t kx1, int8_t *o) {
+    const int8_t *base = inb + ((size_t)(iy0 + ky0 * p->dil_h) * p->in_w + (ix0 + kx0 * p->dil_w)) * p->in_c;
+    dw_taps(p, base, p->dil_h * p->in_w * p->in_c, ky0, ky1, kx0, kx1, o);
+}
+
+/* A full window over the padded rows (consecutive rows of the block, prow bytes apart). */
 static void dw_window_padded(const aot_conv_t *p, const int8_t *base, int32_t prow, int8_t *o) {
-    const uint32_t off2 = (uint32_t)(uint16_t)(int16_t)p->in_offset * 0x10001u;
-    const int32_t C = p->in_c, C4 = C & ~3, xstep = p->dil_w * C;
-    const uint32_t *w = (const uint32_t *)p->wpack;
-    for (int32_t c = 0; c < C4; c += 4, base += 4) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (p->bias) {
-            a0 = p->bias[c];
-            a1 = p->bias[c + 1];
-            a2 = p->bias[c + 2];
-            a3 = p->bias[c + 3];
-        }
-        const int8_t *ipr = base;
-        for (int32_t ky = 0; ky < p->k_h; ++ky, ipr += prow) {
-            const int8_t *ip = ipr;
-            for (int32_t kx = 0; kx < p->k_w; ++kx, ip += xstep, w += 2) {
-                uint32_t x;
-                memcpy(&x, ip, 4);
-                DW_TAP(x, w);
-            }
-        }
-        dw_store(p, o + c, c, 4, a0, a1, a2, a3);
-    }
+    dw_taps(p, base, prow, 0, p->k_h, 0, p->k_w, o);
 }
 
 /* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: one output row, four channels per word,
