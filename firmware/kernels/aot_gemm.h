@@ -33,8 +33,9 @@ typedef struct {
     const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
                              * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros */
     const int32_t *bias, *fsum, *mult, *shift;
-    const aot_rq_t *rq;     /* one-multiply requantization ([out_c], or [1] if !per_channel), or NULL */
-    const int32_t *acc0;    /* [out_c] bias + in_offset * fsum, or NULL */
+    const aot_rq_t *rq;     /* one-multiply requantization [out_c] (one record per channel), or NULL */
+    const int32_t *acc0;    /* bias + in_offset * fsum in the assembly's order (compiler.py
+                             * gemm_acc0_layout), or NULL */
 } aot_gemm_t;
 
 /* Scratch words the caller provides for aot_gemm_run2 with patches of K values (the widened,
@@ -45,6 +46,23 @@ typedef struct {
 #else
 #define AOT_GEMM_SCRATCH_WORDS(K) 1
 #endif
+#if defined(AOT_GEMM_DSP)
+/* Two widened pixels against every channel pair, per-channel one-multiply requantization
+ * (gemm_dsp.c, assembly). Twelve words, in the order the assembly reads them. */
+typedef struct {
+    const uint32_t *col;    /* widened, interleaved pixel pair (groups x 4 words) */
+    const int16_t *wp;      /* packed weights of channel pair 0, the rest follow */
+    int32_t groups;         /* (K + 3) / 4, >= 1 */
+    int32_t pairs;          /* channel pairs, >= 1 */
+    const int32_t *acc0;    /* [4 * pairs] accumulator starts, [a1 a0 a0 a1] per pair */
+    const aot_rq_t *rq;     /* [2 * pairs] */
+    int8_t *oa;             /* outputs of the first pixel; the second's are at oa + ob_off */
+    int32_t ob_off, act_min, act_max, clamp;   /* clamp: the activation is narrower than int8 */
+    int32_t scratch;        /* the assembly's */
+} aot_gemm2_job_t;
+void aot_gemm2x2_dsp(const aot_gemm2_job_t *job);
+#endif
+
 /* Outputs of patches xa and xb (xb may be NULL: one pixel) for every output channel. */
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *xa, const int8_t *xb, int8_t *oa, int8_t *ob,
                    uint32_t *scratch);

@@ -24,28 +24,28 @@
 #endif
 
 /* One-multiply requantization record per output channel, built by pipeline/aot/quant.py
- * (fast_requant): q = clamp(((x * m + k - [x < 0] * 2^31) >> 32) >> rsh), out_offset folded into k.
- * NULL where a channel needs the reference's general path (left shifts, multipliers >= 0.5). */
+ * (fast_requant): q = ((2x * m + 2^31 + h * 2^32) >> 32) - [x < 0]) >> r, out_offset folded into h.
+ * Exact for |x| < 2^30, which the compiler checks per layer. NULL where a channel needs the
+ * reference's general path (left shifts, multipliers >= 0.5) or the accumulator could be larger. */
 typedef struct {
-    int64_t k;
-    int32_t m, rsh;
+    int32_t m, h, r;
 } aot_rq_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
-/* k - [x < 0] * 2^31 is ADDS/ADC of t = x >> 31 (t << 31 low, t high); then SMLAL and one shift of
- * the high word: 8 instructions with the three loads (GCC 12 spends 4 more on the sign term). */
-static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) {
-    uint32_t lo = (uint32_t)q->k, hi = (uint32_t)((uint64_t)q->k >> 32);
-    const int32_t t = x >> 31;
-    __asm("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2\n\tsmlal %0, %1, %3, %4"
-          : "+&r"(lo), "+&r"(hi) : "r"(t), "r"(x), "r"(q->m) : "cc");
-    return (int32_t)hi >> q->rsh;
+/* SMMLAR is the whole 64-bit step (product, 2^31 rounding constant, h in the high word); the sign
+ * term is an ADD with an ASR #31 operand: 4 instructions after the loads, 3 of them one-cycle. */
+/* With the accumulator already doubled (x2 = 2x: kernels whose weights are stored doubled). */
+static inline int32_t aot_rq2(const aot_rq_t *q, int32_t x2) {
+    int32_t t;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(x2), "r"(q->m), "r"(q->h));
+    return (t + (x2 >> 31)) >> q->r;
 }
+static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) { return aot_rq2(q, x + x); }
 #else
 static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) {
-    const int64_t k = q->k - (x < 0 ? ((int64_t)1 << 31) : 0);
-    return (int32_t)((k + (int64_t)x * q->m) >> 32) >> q->rsh;
+    const int64_t v = (int64_t)(x + x) * q->m + ((int64_t)1 << 31) + ((int64_t)q->h << 32);
+    return ((int32_t)(v >> 32) - (x < 0)) >> q->r;
 }
 #endif
 
@@ -83,6 +83,8 @@ typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
     int32_t in_offset, out_offset, act_min, act_max;
+    int32_t dw_plane;       /* depthwise 3x3 stride 1 on SMLAD cores: wpack/acc0 hold the plane
+                             * kernel's doubled weights and bias (pipeline/aot/compiler.py) */
     const int8_t *filter;   /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
     const int32_t *bias;    /* [out_c] or NULL */
     const int32_t *mult;    /* [out_c] */
@@ -134,6 +136,8 @@ typedef struct { int32_t n, zp; float scale; } aot_affine_t;
 
 void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out);
 void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out);
+/* 3x3 stride-1 depthwise on SMLAD cores, for steps with dw_plane set (dw_plane.c) */
+void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out);
 void aot_fc_s8(const aot_fc_t *p, const int8_t *in, int8_t *out);
 void aot_avgpool_s8(const aot_pool_t *p, const int8_t *in, int8_t *out);
 void aot_maxpool_s8(const aot_pool_t *p, const int8_t *in, int8_t *out);

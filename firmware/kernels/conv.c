@@ -63,38 +63,72 @@ static void conv_ref(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     }
 }
 
+/* n bytes, word at a time (unaligned LDR/STR are fine on v7E-M / v8-M and on the host); patches
+ * copy k_w * in_c bytes per row (4 on the KWS DS-CNN's first layer), where a libc call costs more
+ * than the copy. */
+static inline void copy_bytes(int8_t *d, const int8_t *s, int32_t n) {
+    for (; n >= 4; n -= 4, d += 4, s += 4) memcpy(d, s, 4);
+    for (; n > 0; --n) *d++ = *s++;
+}
+
+static inline void fill_bytes(int8_t *d, int8_t v, int32_t n) {
+    const uint32_t w = (uint8_t)v * 0x01010101u;
+    for (; n >= 4; n -= 4, d += 4) memcpy(d, &w, 4);
+    for (; n > 0; --n) *d++ = v;
+}
+
 /* The im2col patch of output pixel `pix` (b, oy, ox flattened): K = k_h * k_w * in_c values in the
  * filter's [ky][kx][ic] order, out-of-bounds taps holding the input zero point (-in_offset), which
  * contributes exactly 0 to sum (x + in_offset) * w. A 1x1 tap inside the input needs no copy. */
+/* GCC would turn the short fill and copy loops back into memset/memcpy calls (~20 instructions
+ * each for the 0..4 bytes of a row edge); on the KWS DS-CNN's first layer the patches then cost
+ * more than a third of the layer. */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
 static const int8_t *conv_patch(const aot_conv_t *p, const int8_t *in, int32_t pix, int8_t *buf) {
+    if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0)
+        return in + (size_t)pix * p->in_c;   /* pointwise: pixel pix itself, no division */
     const int32_t hw = p->out_h * p->out_w;
     const int32_t b = pix / hw, r = pix - b * hw, oy = r / p->out_w, ox = r - oy * p->out_w;
     const int8_t *inb = in + (size_t)b * p->in_h * p->in_w * p->in_c;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t c = p->in_c, span_w = (p->k_w - 1) * p->dil_w;
+    const int32_t c = p->in_c, rowb = p->k_w * c;
     if (p->k_h == 1 && p->k_w == 1 && iy0 >= 0 && iy0 < p->in_h && ix0 >= 0 && ix0 < p->in_w)
         return inb + ((size_t)iy0 * p->in_w + ix0) * c;
     const int8_t zp = (int8_t)(-p->in_offset);
+    /* the taps kx0..kx1-1 inside the input columns, the same for every row */
+    int32_t kx0 = 0, kx1 = p->k_w;
+    while (kx0 < kx1 && ix0 + kx0 * p->dil_w < 0) ++kx0;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
     int8_t *d = buf;
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+    if (p->dil_w == 1 && kx0 == 0 && kx1 == p->k_w && (rowb & 3) == 0) {
+        /* every column inside and whole words per row (the KWS DS-CNN's 10x4x1 first layer):
+         * one word load and store per 4 bytes, the zero point as a word outside the rows */
+        const uint32_t zpw = (uint8_t)zp * 0x01010101u;
+        for (int32_t ky = 0, iy = iy0; ky < p->k_h; ++ky, iy += p->dil_h) {
+            if (iy < 0 || iy >= p->in_h) {
+                for (int32_t i = 0; i < rowb; i += 4, d += 4) memcpy(d, &zpw, 4);
+                continue;
+            }
+            const int8_t *src = inb + ((size_t)iy * p->in_w + ix0) * c;
+            for (int32_t i = 0; i < rowb; i += 4, d += 4) memcpy(d, src + i, 4);
+        }
+        return buf;
+    }
+    for (int32_t ky = 0; ky < p->k_h; ++ky, d += rowb) {
         const int32_t iy = iy0 + ky * p->dil_h;
         if (iy < 0 || iy >= p->in_h) {
-            memset(d, zp, (size_t)p->k_w * c);
-            d += p->k_w * c;
+            fill_bytes(d, zp, rowb);
             continue;
         }
         const int8_t *row = inb + (size_t)iy * p->in_w * c;
-        if (p->dil_w == 1 && ix0 >= 0 && ix0 + span_w < p->in_w) {
-            memcpy(d, row + (size_t)ix0 * c, (size_t)p->k_w * c);
-            d += p->k_w * c;
-            continue;
+        fill_bytes(d, zp, kx0 * c);
+        if (p->dil_w == 1) {
+            copy_bytes(d + kx0 * c, row + (size_t)(ix0 + kx0) * c, (kx1 - kx0) * c);
+        } else {
+            for (int32_t kx = kx0; kx < kx1; ++kx)
+                copy_bytes(d + kx * c, row + (size_t)(ix0 + kx * p->dil_w) * c, c);
         }
-        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dil_w;
-            if (ix < 0 || ix >= p->in_w) memset(d, zp, (size_t)c);
-            else memcpy(d, row + (size_t)ix * c, (size_t)c);
-            d += c;
-        }
+        fill_bytes(d + kx1 * c, zp, (p->k_w - kx1) * c);
     }
     return buf;
 }
@@ -476,6 +510,10 @@ static void dw_rows(const aot_conv_t *p, const int8_t *in, int8_t *out, dw_row_f
 
 void aot_dwconv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
 #if defined(AOT_DW_DSP)
+    if (p->dw_plane) {
+        aot_dw_plane_s8(p, in, out);
+        return;
+    }
     if (p->wpack && p->depth_mult == 1 && p->k_h <= DW_MAX_KH) {
         dw_rows(p, in, out, dw_dsp_row);
         return;

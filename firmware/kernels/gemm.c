@@ -162,63 +162,17 @@ static inline int8_t rq_apply(const rq_t *r, const aot_gemm_t *g, int32_t x) {
 }
 
 #if defined(AOT_GEMM_DSP)
-/* One group of 4 taps of the 2x2 block: 4 LDRD + 8 SMLAD for 16 MACs. */
-#define GEMM_GROUP()                       \
-    do {                                   \
-        uint32_t a02, a13, b02, b13, u02, u13, v02, v13; \
-        ldrd_inc(&c, &a02, &a13);          \
-        ldrd_inc(&c, &b02, &b13);          \
-        ldrd_inc(&w, &u02, &u13);          \
-        s00 = __smlad(u02, a02, s00);      \
-        s01 = __smlad(u02, b02, s01);      \
-        s00 = __smlad(u13, a13, s00);      \
-        s01 = __smlad(u13, b13, s01);      \
-        ldrd_inc(&w, &v02, &v13);          \
-        s10 = __smlad(v02, a02, s10);      \
-        s11 = __smlad(v02, b02, s11);      \
-        s10 = __smlad(v13, a13, s10);      \
-        s11 = __smlad(v13, b13, s11);      \
-    } while (0)
-
-/* The common case on SMLAD cores, written for the instruction count: two pixels (widened and
- * interleaved in col) against every full channel pair, accumulators starting from the build-time
- * acc0 (bias + in_offset * fsum), the dot loop unrolled twice, the one-multiply requantization and
- * SSAT alone when there is no fused activation. Returns the channels written (all full pairs). */
-static inline __attribute__((always_inline)) int32_t gemm2_dsp_rq_k(const aot_gemm_t *g, const uint32_t *col,
-                                                                     int8_t *oa, int8_t *ob, const int kind) {
-    const int32_t n4 = (g->K + 3) >> 2, pairs = g->out_c >> 1, qstep = g->per_channel ? 1 : 0;
-    const int32_t lo = g->act_min, hi = g->act_max;
-    const uint32_t *w = (const uint32_t *)g->wp;
-    const aot_rq_t *q = g->rq;
-    const int32_t *acc0 = g->acc0;
-    for (int32_t pr = 0; pr < pairs; ++pr, acc0 += 2, q += 2 * qstep, oa += 2, ob += 2) {
-        int32_t s00 = acc0[0], s01 = s00, s10 = acc0[1], s11 = s10;
-        const uint32_t *c = col;
-        int32_t n = n4;
-        for (; n >= 2; n -= 2) {
-            GEMM_GROUP();
-            GEMM_GROUP();
-        }
-        if (n) GEMM_GROUP();
-        const aot_rq_t *q1 = q + qstep;
-        oa[0] = aot_clamp_kind(aot_rq(q, s00), kind, lo, hi);
-        ob[0] = aot_clamp_kind(aot_rq(q, s01), kind, lo, hi);
-        oa[1] = aot_clamp_kind(aot_rq(q1, s10), kind, lo, hi);
-        ob[1] = aot_clamp_kind(aot_rq(q1, s11), kind, lo, hi);
-    }
+/* The common case on SMLAD cores: two pixels against every full channel pair, accumulators
+ * starting from the build-time acc0 (bias + in_offset * fsum), in assembly (gemm_dsp.c).
+ * Returns the channels written. */
+static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob) {
+    const int32_t pairs = g->out_c >> 1;
+    if (pairs == 0) return 0;
+    const aot_gemm2_job_t job = {col, g->wp, (g->K + 3) >> 2, pairs, g->acc0, g->rq, oa, (int32_t)(ob - oa),
+                                 g->act_min, g->act_max, g->act_min > -128 || g->act_max < 127, 0};
+    aot_gemm2x2_dsp(&job);
     return pairs * 2;
 }
-
-/* One copy of the loop per activation kind, so the clamp costs 1 (none), 4 (ReLU) or 7 (ReLU6)
- * instructions instead of a run-time test of both bounds per output. */
-static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob) {
-    switch (aot_act_kind(g->act_min, g->act_max)) {
-    case AOT_ACT_NONE: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_NONE);
-    case AOT_ACT_LOWER: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_LOWER);
-    default: return gemm2_dsp_rq_k(g, col, oa, ob, AOT_ACT_BOTH);
-    }
-}
-#undef GEMM_GROUP
 #endif
 
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t *oa, int8_t *ob,

@@ -69,6 +69,61 @@ def pack_dw_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(g.transpose(1, 0, 2)).reshape(-1)    # [group][tap][lane]
 
 
+# firmware/kernels/dw_plane.c: its plane columns are DW_PLANE_COL halfwords (a fixed 64-byte
+# stride the assembly reaches with immediate offsets) and it may take DW_PLANE_MAX_BYTES of stack.
+DW_PLANE_COL = 32
+DW_PLANE_MAX_BYTES = 2048
+
+
+def dw_plane_bytes(p: dict) -> int:
+    """Stack bytes of dw_plane.c's plane: W + 3 columns of DW_PLANE_COL int16."""
+    return 2 * DW_PLANE_COL * (p["in_w"] + 3)
+
+
+def takes_dw_plane(s: Step) -> bool:
+    """3x3, stride 1, SAME depthwise layers with the one-multiply requantization whose plane fits
+    (an odd last row's block reads plane rows H-1..H+2, so H + 3 within a column; the stack within
+    DW_PLANE_MAX_BYTES)."""
+    p = s.params
+    return (s.kernel == "dwconv" and p["depth_mult"] == 1 and p["k_h"] == p["k_w"] == 3
+            and p["stride_h"] == p["stride_w"] == p["dil_h"] == p["dil_w"] == 1
+            and p["pad_h"] == p["pad_w"] == 1 and (p["out_h"], p["out_w"]) == (p["in_h"], p["in_w"])
+            and bool(p.get("rq")) and p["in_h"] + 3 <= DW_PLANE_COL and dw_plane_bytes(p) <= DW_PLANE_MAX_BYTES)
+
+
+def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray, act_min: int, act_max: int) -> np.ndarray:
+    """Per channel the 15 int32 words dw_plane.c reads, as int16 halves (the template's wpack type):
+    [2*acc0 x 4][K0 K0' K1 K1' K2 K2'][m h r][act_min x 4 bytes][act_max x 4 bytes], where
+    Kj = (w0j, w1j) and Kj' = (w1j, w2j) of kernel column j, low half first, doubled (|2w| <= 256
+    fits int16) so the accumulators come out doubled for aot_rq2. w: [3][3][C] int8."""
+    c = w.shape[2]
+    w2 = 2 * w.astype(np.int64)
+    k = np.empty((c, 3, 2, 2), np.int64)
+    for j in range(3):
+        k[:, j, 0] = w2[0:2, j].T
+        k[:, j, 1] = w2[1:3, j].T
+    k_words = (k[..., 0] & 0xFFFF) | ((k[..., 1] & 0xFFFF) << 16)           # [C][3][2]
+    rec = np.zeros((c, 15), np.int64)
+    rec[:, 0:4] = (2 * acc0)[:, None]
+    rec[:, 4:10] = k_words.reshape(c, 6)
+    rec[:, 10:13] = rq.reshape(c, 3)
+    rec[:, 13] = (act_min & 0xFF) * 0x01010101
+    rec[:, 14] = (act_max & 0xFF) * 0x01010101
+    u = (rec & 0xFFFFFFFF).astype(np.uint32)
+    return u.view(np.uint16).astype(np.int16).reshape(-1)
+
+
+def gemm_acc0_layout(acc0: np.ndarray) -> np.ndarray:
+    """Per channel pair (c, c + 1) the four accumulator starts of the GEMM assembly's 2x2 block in
+    the order one LDM fills r0, r9, r10, r11 = s11, s00, s01, s10: [a1 a0 a0 a1]. An odd last
+    channel (run by the C tail, which does not read acc0) gets a pair of its own."""
+    a = np.asarray(acc0, np.int64)
+    if a.size % 2:
+        a = np.append(a, a[-1])
+    pairs = a.reshape(-1, 2)
+    return pairs[:, [1, 0, 0, 1]].reshape(-1)
+
+
 def _wrap32(v: np.ndarray) -> np.ndarray:
     """int64 -> int32 with two's-complement wrap, as the kernels' int32 accumulators add."""
     return ((np.asarray(v, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int64)
@@ -79,6 +134,22 @@ def _pack(steps: list[Step]) -> None:
     GEMM path takes; the template emits them instead of the plain weights where the target's
     kernels use them (AOT_PACKED_W: every core but Helium, and the host proof)."""
     for s in steps:
+        if takes_dw_plane(s):
+            c = s.params["out_c"]
+            w = next(k for k in s.consts if k.name == f"op{s.index}_w")
+            rq = next(k for k in s.consts if k.name == f"op{s.index}_rq")
+            bias = next((np.asarray(k.values, np.int64) for k in s.consts if k.name == f"op{s.index}_bias"),
+                        np.zeros(c, np.int64))
+            wt = np.asarray(w.values).reshape(3, 3, c)
+            # the plane holds x itself with a zero-point border, so the accumulator starts from
+            # bias + in_offset * sum(w): sum w * (x + off) == sum w * x + off * sum w
+            acc0 = bias + s.params["in_offset"] * wt.astype(np.int64).reshape(9, c).sum(axis=0)
+            s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_dw_plane(
+                wt, acc0, np.asarray(rq.values, np.int64), s.params["act_min"], s.params["act_max"])))
+            s.consts.append(Const(f"op{s.index}_acc0", "int32_t", 2 * acc0))   # the record holds it too
+            s.params["wpack"] = True
+            s.params["dw_plane"] = 1
+            continue
         if s.kernel == "dwconv" and s.params["depth_mult"] == 1 and s.params["k_h"] <= DW_MAX_KH:
             w = next(c for c in s.consts if c.name == f"op{s.index}_w")
             taps = s.params["k_h"] * s.params["k_w"]
@@ -106,7 +177,7 @@ def _pack(steps: list[Step]) -> None:
         # each output's accumulator start, bias + in_offset * sum(w): one load instead of two and a MLA
         bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
         acc0 = bias + s.params["in_offset"] * np.asarray(fsum[0].values, np.int64)
-        s.consts.append(Const(f"op{s.index}_acc0", "int32_t", _wrap32(acc0)))
+        s.consts.append(Const(f"op{s.index}_acc0", "int32_t", gemm_acc0_layout(_wrap32(acc0))))
         s.params["wpack"] = True
 
 

@@ -129,7 +129,8 @@ def _conv(c: _Ctx, depthwise: bool) -> Step:
     scales = scales * oc if len(scales) == 1 else scales
     ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in scales]
     lo, hi = _act_range(c, out)
-    consts = _weight_consts(c, wd, ms, b, out_zp, oc)
+    per_out = wd.reshape(-1, oc).T if depthwise else wd.reshape(oc, -1)
+    consts = _weight_consts(c, wd, ms, b, out_zp, oc, per_out)
     if not depthwise:
         # sum of each filter: interior outputs compute dot(f, x) + in_offset * sum(f)
         consts.append(Const(c.cname("fsum"), "int32_t", wd.reshape(oc, -1).astype(np.int64).sum(axis=1)))
@@ -143,7 +144,8 @@ def _conv(c: _Ctx, depthwise: bool) -> Step:
                 params, consts, macs)
 
 
-def _weight_consts(c: _Ctx, wd: np.ndarray, ms: list, b, out_zp: int, oc: int) -> list[Const]:
+def _weight_consts(c: _Ctx, wd: np.ndarray, ms: list, b, out_zp: int, oc: int,
+                   w_per_out: np.ndarray) -> list[Const]:
     """Weights, per-channel requantization multipliers/shifts, the optional int32 bias and, where
     every channel allows it, the one-multiply requantization constants (`opN_rq`, see rq_consts)."""
     consts = [Const(c.cname("w"), "int8_t", wd.reshape(-1)),
@@ -154,24 +156,33 @@ def _weight_consts(c: _Ctx, wd: np.ndarray, ms: list, b, out_zp: int, oc: int) -
         if bias.size != oc:  # the kernels index bias[oc]: a short one would be read past its end
             raise c.fail(f"bias has {bias.size} values for {oc} output channels")
         consts.append(Const(c.cname("bias"), "int32_t", bias))
-    rq = rq_consts(c.cname("rq"), ms, out_zp)
+    # one record per output channel even for a per-tensor scale: the kernels step through them
+    per_channel_ms = ms if len(ms) == oc else ms * oc
+    rq = rq_consts(c.cname("rq"), per_channel_ms, out_zp,
+                   acc_bound(w_per_out, bias if b is not None else None))
     if rq is not None:
         consts.append(rq)
     return consts
 
 
-def rq_consts(name: str, ms: list, out_zp: int) -> Const | None:
-    """aot_rq_t records {int64 k; int32 m; int32 rsh} as int32 words [k_lo, k_hi, m, rsh] per
-    channel (quant.fast_requant), or None if any channel needs the reference's general path.
-    About 10 instructions per output instead of ~25 on Cortex-M4 (SMLAL + one shift)."""
+def rq_consts(name: str, ms: list, out_zp: int, acc_bound: int) -> Const | None:
+    """aot_rq_t records {int32 m, h, r} per channel (quant.fast_requant), or None if any channel
+    needs the reference's general path or the accumulator can reach FAST_RQ_MAX_ACC (acc_bound:
+    the largest |accumulator| the layer can produce). ~5 instructions per output on Cortex-M4
+    (SMMLAR, ADD, ASR, SSAT, STRB) instead of ~25."""
     recs = [Q.fast_requant(m, s, out_zp) for m, s in ms]
-    if any(r is None for r in recs):
+    if acc_bound >= Q.FAST_RQ_MAX_ACC or any(r is None for r in recs):
         return None
-    words = []
-    for k, m, rsh in recs:
-        words += [k & 0xFFFFFFFF, (k >> 32) & 0xFFFFFFFF, m, rsh]
-    w = np.array(words, dtype=np.uint64).astype(np.uint32).view(np.int32)
-    return Const(name, "int32_t", w)
+    return Const(name, "int32_t", np.array([v for rec in recs for v in rec], dtype=np.int64))
+
+
+def acc_bound(w_per_out: np.ndarray, bias: np.ndarray | None) -> int:
+    """Largest |accumulator| of a layer whose output o sums w_per_out[o] * (x + in_offset) plus
+    bias[o]: |x + in_offset| <= 255 for int8 x and an int8 zero point."""
+    s = np.abs(w_per_out.astype(np.int64)).sum(axis=1) * 255
+    if bias is not None:
+        s = s + np.abs(bias.astype(np.int64))
+    return int(s.max(initial=0))
 
 
 def _has_rq(consts: list[Const]) -> bool:
@@ -200,7 +211,7 @@ def _fc(c: _Ctx) -> Step:
     w_zp = int(wq.zero_point[0]) if wq.zero_point.size else 0
     ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in scales]
     lo, hi = _act_range(c, out)
-    consts = _weight_consts(c, wd, ms, b, out_zp, oc)
+    consts = _weight_consts(c, wd, ms, b, out_zp, oc, wd.reshape(oc, -1).astype(np.int64) - w_zp)
     consts.append(Const(c.cname("fsum"), "int32_t", wd.reshape(oc, -1).astype(np.int64).sum(axis=1)))
     params = dict(batches=batches, depth=depth, out_c=oc, per_channel=int(per_channel), in_offset=-in_zp,
                   filter_offset=-w_zp, out_offset=out_zp, act_min=lo, act_max=hi, bias=b is not None,
@@ -296,14 +307,15 @@ def _binary(c: _Ctx, is_mul: bool) -> Step:
         mo, eo = Q.quantize_multiplier(twice_max / ((1 << left) * so))
         p.update(left_shift=left, in1_mult=m1, in1_shift=e1, in2_mult=m2, in2_shift=e2, out_mult=mo,
                  out_shift=eo)
-        rq = rq_consts(c.cname("rq"), [(mo, eo)], zo)
+        tables = {name: [Q.mbqm(_shl32(v + off, left), mult, e) for v in range(-128, 128)]
+                  for name, off, mult, e in (("ta", -z1, m1, e1), ("tb", -z2, m2, e2))}
+        bound = max(abs(v) for v in tables["ta"]) + max(abs(v) for v in tables["tb"])
+        rq = rq_consts(c.cname("rq"), [(mo, eo)], zo, bound)
         if ca is None and cb is None and p["s1"] == p["s2"] == _dense_strides(p["shape"]) and rq:
             # int8 inputs have 256 values: each input's rescaling is a build-time table
             # (1 KB each), so an element costs two loads, an add and one requantization.
-            for name, off, mult, e in (("ta", -z1, m1, e1), ("tb", -z2, m2, e2)):
-                consts.append(Const(c.cname(name), "int32_t", np.array(
-                    [Q.mbqm(_shl32(v + off, left), mult, e)
-                     for v in range(-128, 128)], dtype=np.int64)))
+            for name, values in tables.items():
+                consts.append(Const(c.cname(name), "int32_t", np.array(values, dtype=np.int64)))
             consts.append(rq)
             p["tables"] = True
     p["act_min"], p["act_max"] = _act_range(c, out)

@@ -83,29 +83,34 @@ def mbqm(x: int, m: int, shift: int) -> int:
     return (v >> right) + (1 if (v & mask) > (mask >> 1) + (1 if v < 0 else 0) else 0)
 
 
-# Largest right shift the one-multiply requantization takes: its 64-bit constant holds
-# out_offset * 2^(31 + r), which must stay below 2^62 next to x * m < 2^62.
+# Largest right shift the one-multiply requantization takes: its high-word constant holds
+# out_offset * 2^r, which must stay inside int32 (|out_offset| <= 128: 2^30 + 2^22 at r = 23).
 FAST_RQ_MAX_RIGHT = 23
+# The kernels double the accumulator (2x must fit int32), so the fast path needs |x| < 2^30;
+# the compiler checks each layer's bound (|bias| + 255 * sum|w|, ~2^23 for K = 256) against it.
+FAST_RQ_MAX_ACC = 1 << 30
 
 
 def fast_requant(m: int, shift: int, out_offset: int) -> tuple[int, int, int] | None:
-    """(k, m, r - 1) such that, for every int32 x,
-        mbqm(x, m, shift) + out_offset == (x * m + k - [x < 0] * 2^31) >> (31 + r),   r = -shift,
-    i.e. one SMLAL onto a per-channel 64-bit constant and one arithmetic shift of its high word,
-    instead of the reference's two roundings. Why it is exact: with A = x*m + 2^30,
-    v = floor(A / 2^31) and the round-half-away shift floor((v + 2^(r-1) - [v < 0]) / 2^r),
-    floor((floor(y) + c) / n) == floor((y + c) / n) for integers c, n folds both roundings into one
-    division; [v < 0] may be replaced by [x < 0] because they differ only where v == 0, and there
-    both give 0 for r >= 1 (m >= 0 always). Checked exhaustively near ties and on random int32
-    (tests/aot/test_quant.py). None where it does not apply (left shifts, r == 0, huge r)."""
+    """(m, h, r) such that, for every int32 x with |x| < FAST_RQ_MAX_ACC,
+        mbqm(x, m, shift) + out_offset == (floor((2x * m + 2^31) / 2^32) + h - [x < 0]) >> r,
+    r = -shift, h = 2^(r-1) + out_offset * 2^r: one SMMLAR (2x * m + 2^31 + h * 2^32, high word),
+    an ADD of x >> 31 and one arithmetic shift, instead of the reference's two roundings.
+    Why it is exact: with A = x*m + 2^30, v = floor(A / 2^31) and the round-half-away shift
+    floor((v + 2^(r-1) - [v < 0]) / 2^r); floor((floor(y) + c) / n) == floor((y + c) / n) for
+    integers c, n folds both roundings into floor((2A + 2^(31+r) - [x<0] * 2^32) / 2^(32+r)), and
+    pulling the multiples of 2^32 out of the inner division leaves the SMMLAR form. [v < 0] may be
+    replaced by [x < 0] because they differ only where v == 0, and there both give 0 for r >= 1
+    (m >= 0 always). Checked exhaustively near ties and on random x (tests/aot/test_quant.py).
+    None where it does not apply (left shifts, r == 0, huge r)."""
     r = -shift
     if m < 0 or r < 1 or r > FAST_RQ_MAX_RIGHT:
         return None
-    k = (1 << 30) + (1 << (30 + r)) + out_offset * (1 << (31 + r))
-    return k, m, r - 1
+    return m, (1 << (r - 1)) + out_offset * (1 << r), r
 
 
-def fast_requant_eval(x: int, k: int, m: int, rsh: int) -> int:
+def fast_requant_eval(x: int, m: int, h: int, r: int) -> int:
     """What the kernels compute with fast_requant's constants (for the tests)."""
-    acc = x * m + k - ((1 << 31) if x < 0 else 0)
-    return (acc >> 32) >> rsh
+    assert -FAST_RQ_MAX_ACC <= x < FAST_RQ_MAX_ACC
+    hi = ((2 * x * m + (1 << 31)) >> 32) + h
+    return (hi - (1 if x < 0 else 0)) >> r

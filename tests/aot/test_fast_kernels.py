@@ -62,6 +62,27 @@ def _depthwise():
     return inp, L.Conv2D(5, 1, **_init(9))(x)
 
 
+def _dw_plane():
+    """3x3 stride-1 SAME depthwise on the plane kernel (dw_plane.c): odd height and width (the
+    blocks that store past the edge onto the real outputs), every clamp kind, in place."""
+    L = zoo._layers()
+    x = inp = L.Input((9, 5, 6), batch_size=1)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu6", **_init(1, "depthwise"))(x)
+    x = L.DepthwiseConv2D(3, padding="same", **_init(3, "depthwise"))(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu", **_init(5, "depthwise"))(x)
+    return inp, L.Conv2D(3, 1, **_init(7))(x)
+
+
+def _dw_thin():
+    """The plane kernel's degenerate shapes: one row (no row pair), then one column."""
+    L = zoo._layers()
+    x = inp = L.Input((1, 6, 4), batch_size=1)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu", **_init(1, "depthwise"))(x)
+    x = L.Reshape((6, 1, 4))(x)
+    x = L.DepthwiseConv2D(3, padding="same", **_init(3, "depthwise"))(x)
+    return inp, L.Conv2D(2, 1, **_init(5))(x)
+
+
 def _dense():
     L = zoo._layers()
     x = inp = L.Input((3, 37), batch_size=1)        # three FULLY_CONNECTED rows, depth 37
@@ -79,7 +100,7 @@ def _large_patch():
 
 
 MODELS = {"fk_pointwise": _pointwise, "fk_conv": _conv, "fk_depthwise": _depthwise, "fk_dense": _dense,
-          "fk_large_patch": _large_patch}
+          "fk_large_patch": _large_patch, "fk_dw_plane": _dw_plane, "fk_dw_thin": _dw_thin}
 
 
 @pytest.fixture(scope="module")
@@ -157,14 +178,26 @@ def _general_requantization(compiled):
     compiler emits when a channel's multiplier is >= 0.5 or needs a left shift (quant.fast_requant
     returns None), which the random zoo never produces on its own."""
     from pipeline.aot.codegen import render
-    from pipeline.aot.compiler import Compiled
+    from pipeline.aot.compiler import Compiled, _pack
     for s in compiled.steps:
-        s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb"))]
-        s.params.pop("tables", None)
+        s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb", "_wp", "_acc0"))]
+        for key in ("tables", "wpack", "dw_plane"):
+            s.params.pop(key, None)
         if "rq" in s.params:
             s.params["rq"] = False
+    _pack(compiled.steps)   # packed again without the one-multiply constants (no dw_plane layers)
     return Compiled(compiled.model, compiled.steps, compiled.memory,
                     render(compiled.model, compiled.steps, compiled.memory))
+
+
+def test_plane_depthwise_is_chosen_where_it_applies(fk_models):
+    """The plane kernel's models must keep reaching it (3x3, stride 1, SAME, one-multiply
+    requantization), or the exactness tests would silently cover only the NHWC kernel."""
+    for name, want in (("fk_dw_plane", 3), ("fk_dw_thin", 2), ("fk_depthwise", 1)):
+        steps = compile_model(fk_models[name].read_bytes()).steps
+        assert sum(bool(s.params.get("dw_plane")) for s in steps) == want, name
+    g = _general_requantization(compile_model(fk_models["fk_dw_plane"].read_bytes()))
+    assert not any(s.params.get("dw_plane") for s in g.steps)
 
 
 def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
@@ -175,7 +208,7 @@ def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
     assert "(const aot_rq_t *)op" not in g.sources.files["aot_model.c"]
 
 
-@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense"])
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane"])
 def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_dir):
     data = fk_models[name].read_bytes()
     c = _general_requantization(compile_model(data))
@@ -189,7 +222,7 @@ def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_
 
 @needs_qemu
 @pytest.mark.emulator
-@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense"])
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane"])
 def test_general_requantization_path_cortex_m4_bit_exact(name, fk_models, tmp_path):
     from pipeline.aot.runner import run_on_device
     from pipeline.targets import load_all

@@ -56,9 +56,9 @@ def test_a_wrong_parameter_is_caught(zoo_models, host_build_dir):
     shift = next(c for c in step.consts if c.name.endswith("_shift"))
     shift.values = shift.values + 1
     rq = next((c for c in step.consts if c.name.endswith("_rq")), None)
-    if rq is not None:  # the one-multiply path: its shift word (k_lo, k_hi, m, rsh per channel)
-        words = np.array(rq.values).reshape(-1, 4)
-        words[:, 3] += 1
+    if rq is not None:  # the one-multiply path: its shift word (m, h, r per channel)
+        words = np.array(rq.values).reshape(-1, 3)
+        words[:, 2] += 1
         rq.values = words.reshape(-1)
     from pipeline.aot.codegen import render
     from dataclasses import replace
@@ -83,9 +83,9 @@ def test_per_build_proof_names_the_first_bad_operator(zoo_models, host_build_dir
     step = next(s for s in compiled.steps if s.op == "ADD")
     step.params["out_offset"] += 1
     rq = next((c for c in step.consts if c.name.endswith("_rq")), None)
-    if rq is not None:  # ADD with tables: out_offset is folded into k, +1 output step = k_hi + 2^rsh
-        words = np.array(rq.values).reshape(-1, 4)
-        words[:, 1] += 1 << int(words[0, 3])
+    if rq is not None:  # ADD with tables: out_offset is folded into h, +1 output step = h + 2^r
+        words = np.array(rq.values).reshape(-1, 3)
+        words[:, 1] += 1 << int(words[0, 2])
         rq.values = words.reshape(-1)
     bad = replace(compiled, sources=render(compiled.model, compiled.steps, compiled.memory))
     with pytest.raises(PipelineError, match=rf"operator {step.index} \(ADD\) on test vector 0"):

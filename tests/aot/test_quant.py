@@ -23,10 +23,12 @@ def test_padding_puts_the_odd_pixel_after():
     assert Q.out_size("VALID", 9, 3, 2, 2) == 3
 
 
-_INT32 = st.integers(min_value=-(1 << 31), max_value=(1 << 31) - 1)
 
 
-@given(_INT32, st.integers(min_value=0, max_value=(1 << 31) - 1), st.integers(min_value=1, max_value=31),
+_ACC = st.integers(min_value=-Q.FAST_RQ_MAX_ACC, max_value=Q.FAST_RQ_MAX_ACC - 1)
+
+
+@given(_ACC, st.integers(min_value=0, max_value=(1 << 31) - 1), st.integers(min_value=1, max_value=31),
        st.integers(min_value=-128, max_value=127))
 def test_one_multiply_requantization_equals_the_reference(x, m, r, zp):
     rq = Q.fast_requant(m, -r, zp)
@@ -43,6 +45,15 @@ def test_one_multiply_requantization_on_every_tie():
             rq = Q.fast_requant(m, -r, -5)
             for x in range(-40000, 40000, 3):
                 assert Q.fast_requant_eval(x, *rq) == Q.mbqm(x, m, -r) - 5, (x, m, r)
+
+
+def test_one_multiply_requantization_at_the_accumulator_bound():
+    # 2x must fit int32 in the kernels; the extremes of the allowed range still match
+    lim = Q.FAST_RQ_MAX_ACC
+    for x in (-lim, -lim + 1, lim - 1, lim - 2, -1, 0, 1):
+        for m in ((1 << 31) - 1, 1 << 30, 1518500250):
+            for r, zp in ((1, 127), (23, -128), (9, 0)):
+                assert Q.fast_requant_eval(x, *Q.fast_requant(m, -r, zp)) == Q.mbqm(x, m, -r) + zp
 
 
 def test_one_multiply_requantization_refuses_left_shifts_and_r0():

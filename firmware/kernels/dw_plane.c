@@ -1,0 +1,188 @@
+/* DEPTHWISE_CONV_2D 3x3, stride 1, SAME, multiplier 1, on SMLAD cores (the dw_plane layers the
+ * compiler picks, pipeline/aot/compiler.py takes_dw_plane): one channel at a time.
+ *
+ * SMLAD wants two taps of one channel side by side, which NHWC never has. So each channel is first
+ * gathered into a column-major int16 plane of x with a border of the input zero point (a padding tap
+ * then contributes (zp + in_offset) * w = 0, as the reference's skipped one does; the accumulators
+ * start from bias + in_offset * sum(w)), DW_COL halfwords per column, and a word of the plane is
+ * two vertically adjacent taps. Output rows y, y + 1 of one column read plane rows
+ * y..y+3 as two words A, B; with Kj = (w0j, w1j) and Kj' = (w1j, w2j) (kernel column j):
+ *   out(y)   += SMLAD(A, Kj)  + SMLABT(B, Kj')        out(y+1) += SMLATB(A, Kj) + SMLAD(B, Kj')
+ * Two output columns share the middle plane columns, so a 2x2 output block is 4 LDRDs and 24 MAC
+ * instructions for 36 MACs (the NHWC kernel in conv.c: 8 instructions per 4 MACs). The weights and
+ * bias are stored doubled, so the accumulators are 2x and the requantization (aot_rq2) skips its
+ * doubling. The block loop is assembly: GCC 12 spills it to ~130 instructions per block, the
+ * assembly takes 62 (no clamp) to 74 (SIMD clamp of four outputs with SSUB8/SEL).
+ * The gather reads channel c before the channel's outputs are written, so in place is safe. */
+#include <string.h>
+#include "aot_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+
+/* Plane column stride, halfwords: a fixed 64 bytes lets the assembly reach the four columns of a
+ * block with immediate offsets (H + 3 <= 32, checked by the compiler). */
+enum { DW_COL = 32 };
+
+/* Per-channel record (int32 words), built by pipeline/aot/compiler.py pack_dw_plane: */
+enum { R_B2 = 0,      /* 2 * (bias + in_offset * sum(w)), four times (one LDM starts the four
+                         * accumulators) */
+       R_K = 4,       /* K0 K0' K1 K1' K2 K2', int16 pairs, doubled */
+       R_M = 10, R_H = 11, R_R = 12,   /* aot_rq_t */
+       R_LO4 = 13, R_HI4 = 14,         /* act_min / act_max in every byte */
+       R_WORDS = 15 };
+
+typedef struct {
+    const int16_t *plane;   /* column 0 of the first column pair */
+    const int32_t *rec;
+    int8_t *out;            /* output (0, 0) of the channel */
+    int32_t c, rs;          /* output bytes between columns, between rows */
+    int32_t row_pairs, col_pairs, clamp;
+} dw_plane_job_t;
+
+/* Every full 2x2 block (rows 0..2*row_pairs-1, columns 0..2*col_pairs-1) of one channel. */
+__attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
+    (void)job;
+    __asm__ volatile(
+        "   push {r4-r11, lr}\n"
+        "   ldmia r0, {r1-r8}\n"
+        "   push {r1-r8}\n"                /* [sp + 4*i]: field i of the job */
+        "   ldr r1, [sp, #4]\n"            /* record */
+        "1:\n"                             /* column pair */
+        "   ldr r0, [sp, #0]\n"            /* plane column x */
+        "   ldr r2, [sp, #8]\n"            /* out (0, x) */
+        "   ldr lr, [sp, #20]\n"           /* row pairs */
+        "2:\n"                             /* block: s00 s10 s01 s11 = r3 r4 r5 r6 (s<row><col>) */
+        "   ldmia r1, {r3-r6}\n"
+        "   ldrd r9, r10, [r1, #32]\n"     /* K2 K2' */
+        "   ldrd r7, r8, [r0, #192]\n"     /* plane column x + 3: A B */
+        "   smlad r5, r7, r9, r5\n"
+        "   smlabt r5, r8, r10, r5\n"
+        "   smlatb r6, r7, r9, r6\n"
+        "   smlad r6, r8, r10, r6\n"
+        "   ldrd r11, r12, [r1, #24]\n"    /* K1 K1' */
+        "   ldrd r7, r8, [r0, #128]\n"     /* x + 2 */
+        "   smlad r3, r7, r9, r3\n"
+        "   smlabt r3, r8, r10, r3\n"
+        "   smlatb r4, r7, r9, r4\n"
+        "   smlad r4, r8, r10, r4\n"
+        "   smlad r5, r7, r11, r5\n"
+        "   smlabt r5, r8, r12, r5\n"
+        "   smlatb r6, r7, r11, r6\n"
+        "   smlad r6, r8, r12, r6\n"
+        "   ldrd r9, r10, [r1, #16]\n"     /* K0 K0' */
+        "   ldrd r7, r8, [r0, #64]\n"      /* x + 1 */
+        "   smlad r3, r7, r11, r3\n"
+        "   smlabt r3, r8, r12, r3\n"
+        "   smlatb r4, r7, r11, r4\n"
+        "   smlad r4, r8, r12, r4\n"
+        "   smlad r5, r7, r9, r5\n"
+        "   smlabt r5, r8, r10, r5\n"
+        "   smlatb r6, r7, r9, r6\n"
+        "   smlad r6, r8, r10, r6\n"
+        "   ldrd r7, r8, [r0], #4\n"       /* x, and on to the next row pair */
+        "   smlad r3, r7, r9, r3\n"
+        "   smlabt r3, r8, r10, r3\n"
+        "   smlatb r4, r7, r9, r4\n"
+        "   smlad r4, r8, r10, r4\n"
+        "   ldrd r9, r10, [r1, #40]\n"     /* m h */
+        "   ldr r11, [r1, #48]\n"          /* r */
+        "   smmlar r7, r3, r9, r10\n"
+        "   add r3, r7, r3, asr #31\n"
+        "   asr r3, r3, r11\n"
+        "   ssat r3, #8, r3\n"
+        "   smmlar r7, r4, r9, r10\n"
+        "   add r4, r7, r4, asr #31\n"
+        "   asr r4, r4, r11\n"
+        "   ssat r4, #8, r4\n"
+        "   smmlar r7, r5, r9, r10\n"
+        "   add r5, r7, r5, asr #31\n"
+        "   asr r5, r5, r11\n"
+        "   ssat r5, #8, r5\n"
+        "   smmlar r7, r6, r9, r10\n"
+        "   add r6, r7, r6, asr #31\n"
+        "   asr r6, r6, r11\n"
+        "   ssat r6, #8, r6\n"
+        "   ldr r7, [sp, #28]\n"          /* clamp? */
+        "   cbz r7, 3f\n"
+        "   bfi r3, r5, #8, #8\n"          /* [s00 s01 s10 s11] in one word, then both bounds */
+        "   bfi r3, r4, #16, #8\n"         /* bytewise: SSUB8 sets GE where the first is >=, */
+        "   bfi r3, r6, #24, #8\n"         /* SEL takes the first there */
+        "   ldrd r10, r11, [r1, #52]\n"
+        "   ssub8 r9, r3, r10\n"
+        "   sel r3, r3, r10\n"
+        "   ssub8 r9, r11, r3\n"
+        "   sel r3, r3, r11\n"
+        "   lsr r5, r3, #8\n"
+        "   lsr r4, r3, #16\n"
+        "   lsr r6, r3, #24\n"
+        "3:\n"
+        "   ldrd r7, r8, [sp, #12]\n"      /* c, rs */
+        "   add r10, r2, r8\n"            /* row y + 1 before row y, right before left: */
+        "   strb r6, [r10, r7]\n"         /* with rs = 0 or c = 0 (an odd last row or */
+        "   strb r4, [r10]\n"             /* column) the outputs past the edge land on */
+        "   strb r5, [r2, r7]\n"          /* the same byte and are overwritten by the */
+        "   strb r3, [r2]\n"              /* real ones */
+        "   add r2, r2, r8, lsl #1\n"     /* two rows down */
+        "   subs lr, lr, #1\n"
+        "   bne 2b\n"
+        "   ldr r0, [sp, #0]\n"            /* next column pair: plane + 2 columns, out + 2c */
+        "   add r0, r0, #128\n"
+        "   str r0, [sp, #0]\n"
+        "   ldr r2, [sp, #8]\n"
+        "   add r2, r2, r7, lsl #1\n"
+        "   str r2, [sp, #8]\n"
+        "   ldr r0, [sp, #24]\n"
+        "   subs r0, r0, #1\n"
+        "   str r0, [sp, #24]\n"
+        "   bne 1b\n"
+        "   add sp, sp, #32\n"
+        "   pop {r4-r11, pc}\n");
+}
+
+/* Channel c of the input into plane columns 1..W, rows 1..H. */
+static void dw_plane_gather(const aot_conv_t *p, const int8_t *inb, int32_t c, int16_t *pl) {
+    const int32_t C = p->in_c, W = p->in_w, H = p->in_h, rs = W * C;
+    for (int32_t x = 0; x < W; ++x) {
+        int16_t *d = pl + (x + 1) * DW_COL + 1;
+        const int8_t *s = inb + x * C + c;
+        int32_t y = 0;
+        for (; y + 2 <= H; y += 2, s += 2 * rs) {
+            d[y] = s[0];
+            d[y + 1] = s[rs];
+        }
+        if (y < H) d[y] = s[0];
+    }
+}
+
+static void blocks(const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c, int32_t rs, int32_t row_pairs,
+                   int32_t col_pairs, int32_t clamp) {
+    const dw_plane_job_t job = {pl, rec, o, c, rs, row_pairs, col_pairs, clamp};
+    dw_plane_blocks(&job);
+}
+
+void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
+    const int32_t H = p->out_h, W = p->out_w, C = p->in_c, H2 = H & ~1, W2 = W & ~1, rs = W * C;
+    const int32_t clamp = p->act_min > -128 || p->act_max < 127;
+    const size_t ib = (size_t)p->in_h * p->in_w * C, ob = (size_t)H * rs;
+    uint32_t plw[DW_COL / 2 * (p->in_w + 3)];   /* <= DW_PLANE_MAX_BYTES, checked at build time */
+    int16_t *pl = (int16_t *)plw;
+    const uint32_t zp2 = (uint16_t)(int16_t)(-p->in_offset) * 0x10001u;   /* the border */
+    for (size_t i = 0; i < sizeof plw / 4; ++i) plw[i] = zp2;
+    const int32_t *recs = (const int32_t *)p->wpack;
+    for (int32_t b = 0; b < p->batches; ++b)
+        for (int32_t c = 0; c < C; ++c) {
+            const int32_t *rec = recs + R_WORDS * c;
+            int8_t *o = out + b * ob + c;
+            dw_plane_gather(p, in + b * ib, c, pl);
+            /* full 2x2 blocks, then an odd last column (c = 0: its right twin is overwritten),
+             * an odd last row (rs = 0 likewise) and their corner */
+            if (H2 && W2) blocks(pl, rec, o, C, rs, H2 / 2, W2 / 2, clamp);
+            if (H2 && W2 < W) blocks(pl + W2 * DW_COL, rec, o + W2 * C, 0, rs, H2 / 2, 1, clamp);
+            if (H2 < H && W2) blocks(pl + H2, rec, o + H2 * rs, C, 0, 1, W2 / 2, clamp);
+            if (H2 < H && W2 < W) blocks(pl + W2 * DW_COL + H2, rec, o + H2 * rs + W2 * C, 0, 0, 1, 1, clamp);
+        }
+}
+#else
+/* The host and cores without SMLAD run conv.c's kernels. */
+typedef int aot_dw_plane_unused_t;
+#endif
