@@ -5,11 +5,11 @@
  * which equals the reference sum_k (x + in_offset) * w exactly (integer arithmetic), padded taps
  * holding the input zero point (-in_offset) so they contribute nothing.
  * Weights are packed at build time (pipeline/aot/compiler.py, pack_gemm_weights) for the SMLAD
- * cores and the host, so the DSP inner loop is four LDRDs and eight SMLADs for 16 MACs.
+ * cores and the host, so the DSP inner loop (gemm_dsp.c) is two LDMs and eight SMLADs for 16 MACs.
  * The pair of patches is prepared once and then reused for every output channel:
  *   Cortex-M4/M7 (DSP): widened to int16 pairs in SXTB16 order and interleaved,
  *                       [a0 a2 | a1 a3 | b0 b2 | b1 b3] per group of 4, so the activation side of the
- *                       inner loop is two LDRDs from one pointer and the weights are the only SXTB16s;
+ *                       inner loop is one LDM and no SXTB16 runs there;
  *   Cortex-M55 (MVE) and the host: plain int8 (VMLADAVA.S8 on 16 lanes / scalar C). */
 #ifndef AOT_GEMM_H
 #define AOT_GEMM_H

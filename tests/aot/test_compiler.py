@@ -97,3 +97,26 @@ def test_tflm_arena_is_the_exact_minimum(zoo_models):
     with _quiet_stderr(), pytest.raises(RuntimeError):
         runtime.Interpreter.from_bytes(data, arena_size=n - 1)
     assert compile_model(data).arena_bytes < n  # our plan holds activations only
+
+
+def test_one_multiply_requantization_needs_a_bounded_accumulator():
+    """The kernels double the accumulator (aot_rq2), so a layer whose |accumulator| can reach 2^30
+    keeps the reference's general path: the bound is |bias| + 255 * sum|w| per output."""
+    import numpy as np
+
+    from pipeline.aot.lower import acc_bound, rq_consts
+    from pipeline.aot.quant import FAST_RQ_MAX_ACC
+    w = np.array([[127, -128, 3], [1, 2, 3]], np.int8)
+    assert acc_bound(w, None) == 255 * 258
+    assert acc_bound(w, np.array([-10, 5])) == 255 * 258 + 10
+    ms = [(1 << 30, -3), (1518500250, -5)]
+    rec = rq_consts("op0_rq", ms, -7, FAST_RQ_MAX_ACC - 1)
+    assert rec is not None and list(rec.values) == [1 << 30, 4 - 7 * 8, 3, 1518500250, 16 - 7 * 32, 5]
+    assert rq_consts("op0_rq", ms, -7, FAST_RQ_MAX_ACC) is None
+    assert rq_consts("op0_rq", [(1 << 30, 1)], 0, 0) is None   # a left shift: general path
+
+
+def test_gemm_accumulator_starts_are_laid_out_for_one_ldm():
+    from pipeline.aot.compiler import gemm_acc0_layout
+    assert gemm_acc0_layout([10, 11, 20, 21]).tolist() == [11, 10, 10, 11, 21, 20, 20, 21]
+    assert gemm_acc0_layout([10, 11, 5]).tolist() == [11, 10, 10, 11, 5, 5, 5, 5]
