@@ -33,9 +33,9 @@ typedef struct {
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
-/* SMMLAR is the whole 64-bit step (product, 2^31 rounding constant, h in the high word); the sign
- * term is an ADD with an ASR #31 operand: 4 instructions after the loads, 3 of them one-cycle. */
-/* With the accumulator already doubled (x2 = 2x: kernels whose weights are stored doubled). */
+/* x2 = 2x (kernels whose weights are stored doubled pass their accumulator as is). SMMLAR is the
+ * whole 64-bit step (product, 2^31 rounding constant, h in the high word); the sign term is an ADD
+ * with an ASR #31 operand: 4 instructions after the loads, 3 of them one-cycle. */
 static inline int32_t aot_rq2(const aot_rq_t *q, int32_t x2) {
     int32_t t;
     __asm("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(x2), "r"(q->m), "r"(q->h));
@@ -83,8 +83,8 @@ typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
     int32_t in_offset, out_offset, act_min, act_max;
-    int32_t dw_plane;       /* depthwise 3x3 stride 1 on SMLAD cores: wpack/acc0 hold the plane
-                             * kernel's doubled weights and bias (pipeline/aot/compiler.py) */
+    int32_t dw_plane;       /* depthwise 3x3 stride 1 on SMLAD cores: wpack holds dw_plane.c's
+                             * per-channel records (pipeline/aot/compiler.py pack_dw_plane) */
     const int8_t *filter;   /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
     const int32_t *bias;    /* [out_c] or NULL */
     const int32_t *mult;    /* [out_c] */

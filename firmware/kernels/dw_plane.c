@@ -28,8 +28,7 @@ enum { R_B2 = 0,      /* 2 * (bias + in_offset * sum(w)), four times (one LDM st
                          * accumulators) */
        R_K = 4,       /* K0 K0' K1 K1' K2 K2', int16 pairs, doubled */
        R_M = 10, R_H = 11, R_R = 12,   /* aot_rq_t */
-       R_LO4 = 13, R_HI4 = 14,         /* act_min / act_max in every byte */
-       R_WORDS = 15 };
+       R_WORDS = 13 };
 
 typedef struct {
     const int16_t *plane;   /* column 0 of the first column pair */
@@ -37,6 +36,7 @@ typedef struct {
     int8_t *out;            /* output (0, 0) of the channel */
     int32_t c, rs;          /* output bytes between columns, between rows */
     int32_t row_pairs, col_pairs, clamp;
+    uint32_t lo4, hi4;      /* act_min / act_max in every byte (the layer's, for SSUB8/SEL) */
 } dw_plane_job_t;
 
 /* Every full 2x2 block (rows 0..2*row_pairs-1, columns 0..2*col_pairs-1) of one channel. */
@@ -44,8 +44,8 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
     (void)job;
     __asm__ volatile(
         "   push {r4-r11, lr}\n"
-        "   ldmia r0, {r1-r8}\n"
-        "   push {r1-r8}\n"                /* [sp + 4*i]: field i of the job */
+        "   ldmia r0, {r1-r10}\n"
+        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
         "   ldr r1, [sp, #4]\n"            /* record */
         "1:\n"                             /* column pair */
         "   ldr r0, [sp, #0]\n"            /* plane column x */
@@ -107,7 +107,7 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
         "   bfi r3, r5, #8, #8\n"          /* [s00 s01 s10 s11] in one word, then both bounds */
         "   bfi r3, r4, #16, #8\n"         /* bytewise: SSUB8 sets GE where the first is >=, */
         "   bfi r3, r6, #24, #8\n"         /* SEL takes the first there */
-        "   ldrd r10, r11, [r1, #52]\n"
+        "   ldrd r10, r11, [sp, #32]\n"
         "   ssub8 r9, r3, r10\n"
         "   sel r3, r3, r10\n"
         "   ssub8 r9, r11, r3\n"
@@ -135,7 +135,7 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
         "   subs r0, r0, #1\n"
         "   str r0, [sp, #24]\n"
         "   bne 1b\n"
-        "   add sp, sp, #32\n"
+        "   add sp, sp, #40\n"
         "   pop {r4-r11, pc}\n");
 }
 
@@ -154,21 +154,29 @@ static void dw_plane_gather(const aot_conv_t *p, const int8_t *inb, int32_t c, i
     }
 }
 
-static void blocks(const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c, int32_t rs, int32_t row_pairs,
-                   int32_t col_pairs, int32_t clamp) {
-    const dw_plane_job_t job = {pl, rec, o, c, rs, row_pairs, col_pairs, clamp};
-    dw_plane_blocks(&job);
+/* `layer` carries the per-layer fields (clamp, lo4, hi4); the rest are this call's. */
+static void blocks(dw_plane_job_t *layer, const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c, int32_t rs,
+                   int32_t row_pairs, int32_t col_pairs) {
+    layer->plane = pl;
+    layer->rec = rec;
+    layer->out = o;
+    layer->c = c;
+    layer->rs = rs;
+    layer->row_pairs = row_pairs;
+    layer->col_pairs = col_pairs;
+    dw_plane_blocks(layer);
 }
 
 void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     const int32_t H = p->out_h, W = p->out_w, C = p->in_c, H2 = H & ~1, W2 = W & ~1, rs = W * C;
-    const int32_t clamp = p->act_min > -128 || p->act_max < 127;
     const size_t ib = (size_t)p->in_h * p->in_w * C, ob = (size_t)H * rs;
     uint32_t plw[DW_COL / 2 * (p->in_w + 3)];   /* <= DW_PLANE_MAX_BYTES, checked at build time */
     int16_t *pl = (int16_t *)plw;
     const uint32_t zp2 = (uint16_t)(int16_t)(-p->in_offset) * 0x10001u;   /* the border */
     for (size_t i = 0; i < sizeof plw / 4; ++i) plw[i] = zp2;
     const int32_t *recs = (const int32_t *)p->wpack;
+    dw_plane_job_t job = {.clamp = aot_act_kind(p->act_min, p->act_max) != AOT_ACT_NONE,
+                          .lo4 = (uint8_t)p->act_min * 0x01010101u, .hi4 = (uint8_t)p->act_max * 0x01010101u};
     for (int32_t b = 0; b < p->batches; ++b)
         for (int32_t c = 0; c < C; ++c) {
             const int32_t *rec = recs + R_WORDS * c;
@@ -176,10 +184,10 @@ void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
             dw_plane_gather(p, in + b * ib, c, pl);
             /* full 2x2 blocks, then an odd last column (c = 0: its right twin is overwritten),
              * an odd last row (rs = 0 likewise) and their corner */
-            if (H2 && W2) blocks(pl, rec, o, C, rs, H2 / 2, W2 / 2, clamp);
-            if (H2 && W2 < W) blocks(pl + W2 * DW_COL, rec, o + W2 * C, 0, rs, H2 / 2, 1, clamp);
-            if (H2 < H && W2) blocks(pl + H2, rec, o + H2 * rs, C, 0, 1, W2 / 2, clamp);
-            if (H2 < H && W2 < W) blocks(pl + W2 * DW_COL + H2, rec, o + H2 * rs + W2 * C, 0, 0, 1, 1, clamp);
+            if (H2 && W2) blocks(&job, pl, rec, o, C, rs, H2 / 2, W2 / 2);
+            if (H2 && W2 < W) blocks(&job, pl + W2 * DW_COL, rec, o + W2 * C, 0, rs, H2 / 2, 1);
+            if (H2 < H && W2) blocks(&job, pl + H2, rec, o + H2 * rs, C, 0, 1, W2 / 2);
+            if (H2 < H && W2 < W) blocks(&job, pl + W2 * DW_COL + H2, rec, o + H2 * rs + W2 * C, 0, 0, 1, 1);
         }
 }
 #else

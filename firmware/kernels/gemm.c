@@ -169,7 +169,8 @@ static int32_t gemm2_dsp_rq(const aot_gemm_t *g, const uint32_t *col, int8_t *oa
     const int32_t pairs = g->out_c >> 1;
     if (pairs == 0) return 0;
     const aot_gemm2_job_t job = {col, g->wp, (g->K + 3) >> 2, pairs, g->acc0, g->rq, oa, (int32_t)(ob - oa),
-                                 g->act_min, g->act_max, g->act_min > -128 || g->act_max < 127, 0};
+                                 g->act_min, g->act_max,
+                                 aot_act_kind(g->act_min, g->act_max) != AOT_ACT_NONE, 0};
     aot_gemm2x2_dsp(&job);
     return pairs * 2;
 }

@@ -91,9 +91,9 @@ def takes_dw_plane(s: Step) -> bool:
             and bool(p.get("rq")) and p["in_h"] + 3 <= DW_PLANE_COL and dw_plane_bytes(p) <= DW_PLANE_MAX_BYTES)
 
 
-def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray, act_min: int, act_max: int) -> np.ndarray:
-    """Per channel the 15 int32 words dw_plane.c reads, as int16 halves (the template's wpack type):
-    [2*acc0 x 4][K0 K0' K1 K1' K2 K2'][m h r][act_min x 4 bytes][act_max x 4 bytes], where
+def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndarray:
+    """Per channel the 13 int32 words dw_plane.c reads, as int16 halves (the template's wpack type):
+    [2*acc0 x 4][K0 K0' K1 K1' K2 K2'][m h r], where
     Kj = (w0j, w1j) and Kj' = (w1j, w2j) of kernel column j, low half first, doubled (|2w| <= 256
     fits int16) so the accumulators come out doubled for aot_rq2. w: [3][3][C] int8."""
     c = w.shape[2]
@@ -103,12 +103,10 @@ def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray, act_min: int,
         k[:, j, 0] = w2[0:2, j].T
         k[:, j, 1] = w2[1:3, j].T
     k_words = (k[..., 0] & 0xFFFF) | ((k[..., 1] & 0xFFFF) << 16)           # [C][3][2]
-    rec = np.zeros((c, 15), np.int64)
+    rec = np.zeros((c, 13), np.int64)
     rec[:, 0:4] = (2 * acc0)[:, None]
     rec[:, 4:10] = k_words.reshape(c, 6)
     rec[:, 10:13] = rq.reshape(c, 3)
-    rec[:, 13] = (act_min & 0xFF) * 0x01010101
-    rec[:, 14] = (act_max & 0xFF) * 0x01010101
     u = (rec & 0xFFFFFFFF).astype(np.uint32)
     return u.view(np.uint16).astype(np.int16).reshape(-1)
 
@@ -144,9 +142,8 @@ def _pack(steps: list[Step]) -> None:
             # the plane holds x itself with a zero-point border, so the accumulator starts from
             # bias + in_offset * sum(w): sum w * (x + off) == sum w * x + off * sum w
             acc0 = bias + s.params["in_offset"] * wt.astype(np.int64).reshape(9, c).sum(axis=0)
-            s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_dw_plane(
-                wt, acc0, np.asarray(rq.values, np.int64), s.params["act_min"], s.params["act_max"])))
-            s.consts.append(Const(f"op{s.index}_acc0", "int32_t", 2 * acc0))   # the record holds it too
+            s.consts.append(Const(f"op{s.index}_wp", "int16_t",
+                                  pack_dw_plane(wt, acc0, np.asarray(rq.values, np.int64))))
             s.params["wpack"] = True
             s.params["dw_plane"] = 1
             continue

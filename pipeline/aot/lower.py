@@ -307,17 +307,18 @@ def _binary(c: _Ctx, is_mul: bool) -> Step:
         mo, eo = Q.quantize_multiplier(twice_max / ((1 << left) * so))
         p.update(left_shift=left, in1_mult=m1, in1_shift=e1, in2_mult=m2, in2_shift=e2, out_mult=mo,
                  out_shift=eo)
-        tables = {name: [Q.mbqm(_shl32(v + off, left), mult, e) for v in range(-128, 128)]
-                  for name, off, mult, e in (("ta", -z1, m1, e1), ("tb", -z2, m2, e2))}
-        bound = max(abs(v) for v in tables["ta"]) + max(abs(v) for v in tables["tb"])
-        rq = rq_consts(c.cname("rq"), [(mo, eo)], zo, bound)
-        if ca is None and cb is None and p["s1"] == p["s2"] == _dense_strides(p["shape"]) and rq:
+        if ca is None and cb is None and p["s1"] == p["s2"] == _dense_strides(p["shape"]):
             # int8 inputs have 256 values: each input's rescaling is a build-time table
             # (1 KB each), so an element costs two loads, an add and one requantization.
-            for name, values in tables.items():
-                consts.append(Const(c.cname(name), "int32_t", np.array(values, dtype=np.int64)))
-            consts.append(rq)
-            p["tables"] = True
+            tables = {name: [Q.mbqm(_shl32(v + off, left), mult, e) for v in range(-128, 128)]
+                      for name, off, mult, e in (("ta", -z1, m1, e1), ("tb", -z2, m2, e2))}
+            bound = max(abs(v) for v in tables["ta"]) + max(abs(v) for v in tables["tb"])
+            rq = rq_consts(c.cname("rq"), [(mo, eo)], zo, bound)
+            if rq:
+                for name, values in tables.items():
+                    consts.append(Const(c.cname(name), "int32_t", np.array(values, dtype=np.int64)))
+                consts.append(rq)
+                p["tables"] = True
     p["act_min"], p["act_max"] = _act_range(c, out)
     p.update(const_a=ca, const_b=cb)
     ins = [t.index for t, k in ((a, ca), (b, cb)) if k is None]
