@@ -31,12 +31,17 @@ typedef struct {
     int32_t K, out_c, in_offset, out_offset, act_min, act_max, per_channel;
     const int8_t *w;        /* [out_c][K] (Helium) */
     const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
-                             * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros */
+                             * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros.
+                             * With rq, the stream of pipeline/aot/compiler.py pack_gemm_stream:
+                             * per pair AOT_GEMM_HEAD halfwords (four doubled accumulator starts),
+                             * the weights doubled, AOT_GEMM_TAIL halfwords (the pair's aot_rq_t) */
     const int32_t *bias, *fsum, *mult, *shift;
     const aot_rq_t *rq;     /* one-multiply requantization [out_c] (one record per channel), or NULL */
-    const int32_t *acc0;    /* bias + in_offset * fsum in the assembly's order (compiler.py
-                             * gemm_acc0_layout), or NULL */
 } aot_gemm_t;
+
+/* The stream's per-pair records, halfwords (compiler.py GEMM_STREAM_HEAD / GEMM_STREAM_TAIL). */
+#define AOT_GEMM_HEAD 8
+#define AOT_GEMM_TAIL 12
 
 /* Scratch words the caller provides for aot_gemm_run2 with patches of K values (the widened,
  * interleaved pair on DSP cores; unused elsewhere). Callers size it by K (a VLA), so the stack grows
@@ -47,23 +52,32 @@ typedef struct {
 #define AOT_GEMM_SCRATCH_WORDS(K) 1
 #endif
 #if defined(AOT_GEMM_DSP)
-/* Two widened pixels against every channel pair, per-channel one-multiply requantization
- * (gemm_dsp.c, assembly). Twelve words, in the order the assembly reads them. */
+/* Pixel pairs against every channel pair, one-multiply requantization (gemm_dsp.c, assembly).
+ * Sixteen words, in the order the assembly reads them. */
 typedef struct {
-    const uint32_t *col;    /* widened, interleaved pixel pair (groups x 4 words) */
-    const int16_t *wp;      /* packed weights of channel pair 0, the rest follow */
+    uint32_t *col;          /* the widened, interleaved pixel pair (groups x 4 words) */
+    const int16_t *wp;      /* the weight stream (pack_gemm_stream) */
     int32_t groups;         /* (K + 3) / 4, >= 1 */
     int32_t pairs;          /* channel pairs, >= 1 */
-    const int32_t *acc0;    /* [4 * pairs] accumulator starts, [a1 a0 a0 a1] per pair */
-    const aot_rq_t *rq;     /* [2 * pairs] */
+    const int8_t *x;        /* NULL: col holds one widened pair. Else pixel pairs of a pointwise layer
+                             * (4 * groups bytes per pixel, one after the other), widened into col */
+    int32_t pixel_pairs;    /* >= 1 (1 where x is NULL) */
     int8_t *oa;             /* outputs of the first pixel; the second's are at oa + ob_off */
     int32_t ob_off, act_min, act_max, clamp;   /* clamp: the activation is narrower than int8 */
-    int32_t scratch;        /* the assembly's */
+    int32_t scratch[5];     /* the assembly's */
 } aot_gemm2_job_t;
-void aot_gemm2x2_dsp(const aot_gemm2_job_t *job);
+void aot_gemm2x2_dsp(aot_gemm2_job_t *job);
 #endif
 
 /* Outputs of patches xa and xb (xb may be NULL: one pixel) for every output channel. */
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *xa, const int8_t *xb, int8_t *oa, int8_t *ob,
                    uint32_t *scratch);
+#if defined(AOT_GEMM_DSP)
+/* The same for a pixel pair its caller has already widened into `col` (layout above). */
+void aot_gemm_run2_widened(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob);
+/* A pointwise layer's pixel pairs (x: 2 * pixel_pairs pixels of K bytes, one after the other; out:
+ * theirs of out_c bytes), widened and multiplied in one assembly call. Returns 0 (nothing done)
+ * unless the layer has the one-multiply requantization, an even out_c and K a multiple of 4. */
+int aot_gemm_pointwise_dsp(const aot_gemm_t *g, const int8_t *x, int32_t pixel_pairs, int8_t *out, uint32_t *scratch);
+#endif
 #endif

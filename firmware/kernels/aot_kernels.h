@@ -43,10 +43,11 @@ static inline int32_t aot_rq2(const aot_rq_t *q, int32_t x2) {
 }
 static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) { return aot_rq2(q, x + x); }
 #else
-static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) {
-    const int64_t v = (int64_t)(x + x) * q->m + ((int64_t)1 << 31) + ((int64_t)q->h << 32);
-    return ((int32_t)(v >> 32) - (x < 0)) >> q->r;
+static inline int32_t aot_rq2(const aot_rq_t *q, int32_t x2) {
+    const int64_t v = (int64_t)x2 * q->m + ((int64_t)1 << 31) + ((int64_t)q->h << 32);
+    return ((int32_t)(v >> 32) - (x2 < 0)) >> q->r;
 }
+static inline int32_t aot_rq(const aot_rq_t *q, int32_t x) { return aot_rq2(q, x + x); }
 #endif
 
 /* int8 saturation then the fused activation's bounds: SSAT alone where there is no activation. */
@@ -93,7 +94,8 @@ typedef struct {
     const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path); depthwise:
                              * packed per channel group (AOT_DW_PACKED builds); or NULL */
     const aot_rq_t *rq;     /* [out_c] or NULL */
-    const int32_t *acc0;    /* with wpack: bias + in_offset * sum of the channel's weights, or NULL */
+    const int32_t *acc0;    /* NHWC depthwise: bias + in_offset * sum of the channel's weights, or
+                             * NULL (the GEMM's are in its weight stream, the plane's in its records) */
 } aot_conv_t;
 
 typedef struct {
@@ -105,7 +107,6 @@ typedef struct {
     const int32_t *fsum;    /* sum of each output's weights, or NULL */
     const int16_t *wpack;   /* packed weights (AOT_PACKED_W builds, GEMM path), or NULL */
     const aot_rq_t *rq;     /* [out_c] if per_channel else [1], or NULL */
-    const int32_t *acc0;    /* with wpack: bias + in_offset * sum of each output's weights, or NULL */
 } aot_fc_t;
 
 typedef struct {

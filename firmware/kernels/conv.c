@@ -149,6 +149,53 @@ static const int8_t *conv_in(const aot_conv_t *p, const int8_t *in, int inplace,
     return x;
 }
 
+#if defined(AOT_GEMM_DSP)
+#include <arm_acle.h>
+#include "aot_dot.h"
+/* Patches whose kernel rows are one word each (k_w * in_c == 4: the KWS DS-CNN's 10x4x1 first
+ * layer) go straight into the GEMM's widened layout, one group of four taps per kernel row: a word
+ * load, a shift pair for a row edge, two SXTB16 and a STRD per row and pixel. Building the byte
+ * patch and widening it afterwards took ~1,100 instructions per pixel pair there (~60k of the
+ * layer's 375k), mostly in the row-edge byte loops. */
+static int word_rows(const aot_conv_t *p) {
+    return p->k_w * p->in_c == 4 && p->dil_w == 1 && p->in_w * p->in_c >= 4;
+}
+
+/* Pixel pix's half (a = 0, b = 2: words 0-1 or 2-3 of every group) of the widened pair. A row
+ * with left padding is the row's first word shifted up with zero-point bytes below; with right
+ * padding its last word shifted down with zero-point bytes above (loads never leave the row). */
+static void widen_word_rows(const aot_conv_t *p, const int8_t *in, int32_t pix, uint32_t *d) {
+    const int32_t hw = p->out_h * p->out_w;
+    const int32_t b = pix / hw, r = pix - b * hw, oy = r / p->out_w, ox = r - oy * p->out_w;
+    const int32_t c = p->in_c, rowb = p->in_w * c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = (ox * p->stride_w - p->pad_w) * c;
+    const uint32_t zpw = (uint8_t)(-p->in_offset) * 0x01010101u;
+    const uint32_t z02 = __sxtb16(zpw), z13 = aot_sxtb16_ror8(zpw);
+    int32_t off = ix0, sr = 0, sl = 0;
+    uint32_t fill = 0;
+    if (ix0 <= -4 || ix0 >= rowb) {
+        off = 0;
+    } else if (ix0 < 0) {                         /* -ix0 bytes of padding on the left */
+        off = 0, sl = -8 * ix0, fill = zpw >> (32 - sl);
+    } else if (ix0 + 4 > rowb) {           /* ix0 + 4 - rowb on the right */
+        off = rowb - 4, sr = 8 * (ix0 + 4 - rowb), fill = zpw << (32 - sr);
+    }
+    /* kernel rows ky0..ky1-1 are inside the input; the others are zero-point rows */
+    int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = p->in_h - iy0 < p->k_h ? p->in_h - iy0 : p->k_h;
+    if (ix0 <= -4 || ix0 >= rowb || ky1 < ky0) ky0 = ky1 = 0;   /* all padding */
+    int32_t ky = 0;
+    for (; ky < ky0; ++ky, d += 4) d[0] = z02, d[1] = z13;
+    const int8_t *src = in + ((size_t)b * p->in_h + iy0 + ky) * rowb + off;
+    for (; ky < ky1; ++ky, d += 4, src += rowb) {
+        uint32_t w;
+        memcpy(&w, src, 4);
+        w = (w >> sr << sl) | fill;
+        d[0] = __sxtb16(w), d[1] = aot_sxtb16_ror8(w);
+    }
+    for (; ky < p->k_h; ++ky, d += 4) d[0] = z02, d[1] = z13;
+}
+#endif
+
 /* CONV_2D as a GEMM over pairs of output pixels: each patch is gathered (and widened) once and
  * reused by every output channel. */
 void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
@@ -158,12 +205,26 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
         return;
     }
     const aot_gemm_t g = {K, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max, 1,
-                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq, p->acc0};
+                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq};
     int8_t xbuf[2][K];                                 /* K <= AOT_GEMM_MAX_K */
     uint32_t scratch[AOT_GEMM_SCRATCH_WORDS(K)];
     const int32_t n = p->batches * p->out_h * p->out_w;
     const int inplace = in == out;
     int32_t pix = 0;
+#if defined(AOT_GEMM_DSP)
+    if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+        n >= 2 && aot_gemm_pointwise_dsp(&g, in, n / 2, out, scratch)) {
+        pix = n & ~1;            /* pixel p is in + p * K: the whole layer in one call */
+        out += (size_t)pix * p->out_c;
+    }
+    if (word_rows(p) && p->dil_h == 1 && !inplace) {
+        for (; pix + 2 <= n; pix += 2, out += 2 * p->out_c) {
+            widen_word_rows(p, in, pix, scratch);
+            widen_word_rows(p, in, pix + 1, scratch + 2);
+            aot_gemm_run2_widened(&g, scratch, out, out + p->out_c);
+        }
+    }
+#endif
     for (; pix + 2 <= n; pix += 2) {
         aot_gemm_run2(&g, conv_in(p, in, inplace, pix, xbuf[0]), conv_in(p, in, inplace, pix + 1, xbuf[1]),
                       out, out + p->out_c, scratch);

@@ -16,12 +16,15 @@
  * The gather reads channel c before the channel's outputs are written, so in place is safe. */
 #include <string.h>
 #include "aot_kernels.h"
+#include "aot_dot.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 
 /* Plane column stride, halfwords: a fixed 64 bytes lets the assembly reach the four columns of a
  * block with immediate offsets (H + 3 <= 32, checked by the compiler). */
 enum { DW_COL = 32 };
+/* Stack the planes may take: pipeline/aot/compiler.py DW_PLANE_MAX_BYTES (it checks one plane). */
+enum { DW_PLANE_MAX_BYTES = 2048 };
 
 /* Per-channel record (int32 words), built by pipeline/aot/compiler.py pack_dw_plane: */
 enum { R_B2 = 0,      /* 2 * (bias + in_offset * sum(w)), four times (one LDM starts the four
@@ -139,6 +142,69 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
         "   pop {r4-r11, pc}\n");
 }
 
+/* An odd last column: rows 2i, 2i + 1 of output column x (plane columns x..x+2) for every row
+ * pair, 12 MAC instructions for 18 MACs and 37 instructions per block. The 2x2 block with its
+ * twin column overwritten took 62: on the KWS DS-CNN (W = 5) that is 12 of a channel's 39 blocks,
+ * ~19k instructions per layer. Same job as dw_plane_blocks (c and col_pairs unused). */
+__attribute__((naked)) static void dw_plane_column(const dw_plane_job_t *job) {
+    (void)job;
+    __asm__ volatile(
+        "   push {r4-r11, lr}\n"
+        "   ldmia r0, {r1-r10}\n"
+        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
+        "   ldrd r0, r1, [sp, #0]\n"       /* plane column x, record */
+        "   ldr r2, [sp, #8]\n"            /* out (0, x) */
+        "   ldrd r12, lr, [sp, #16]\n"     /* rs, row pairs */
+        "1:\n"                             /* s0 s1 = r3 r4 (rows 2i, 2i + 1) */
+        "   ldrd r3, r4, [r1]\n"
+        "   ldrd r9, r10, [r1, #16]\n"     /* K0 K0' */
+        "   ldrd r7, r8, [r0]\n"           /* plane column x: A B */
+        "   smlad r3, r7, r9, r3\n"
+        "   smlabt r3, r8, r10, r3\n"
+        "   smlatb r4, r7, r9, r4\n"
+        "   smlad r4, r8, r10, r4\n"
+        "   ldrd r9, r10, [r1, #24]\n"     /* K1 K1' */
+        "   ldrd r7, r8, [r0, #64]\n"      /* x + 1 */
+        "   smlad r3, r7, r9, r3\n"
+        "   smlabt r3, r8, r10, r3\n"
+        "   smlatb r4, r7, r9, r4\n"
+        "   smlad r4, r8, r10, r4\n"
+        "   ldrd r9, r10, [r1, #32]\n"     /* K2 K2' */
+        "   ldrd r7, r8, [r0, #128]\n"     /* x + 2 */
+        "   smlad r3, r7, r9, r3\n"
+        "   smlabt r3, r8, r10, r3\n"
+        "   smlatb r4, r7, r9, r4\n"
+        "   smlad r4, r8, r10, r4\n"
+        "   adds r0, r0, #4\n"             /* next row pair */
+        "   ldrd r9, r10, [r1, #40]\n"     /* m h */
+        "   ldr r11, [r1, #48]\n"          /* r */
+        "   smmlar r7, r3, r9, r10\n"
+        "   add r3, r7, r3, asr #31\n"
+        "   asr r3, r3, r11\n"
+        "   ssat r3, #8, r3\n"
+        "   smmlar r7, r4, r9, r10\n"
+        "   add r4, r7, r4, asr #31\n"
+        "   asr r4, r4, r11\n"
+        "   ssat r4, #8, r4\n"
+        "   ldr r7, [sp, #28]\n"           /* clamp? */
+        "   cbz r7, 2f\n"
+        "   bfi r3, r4, #8, #8\n"          /* both outputs in one word, bounds bytewise */
+        "   ldrd r10, r11, [sp, #32]\n"
+        "   ssub8 r9, r3, r10\n"
+        "   sel r3, r3, r10\n"
+        "   ssub8 r9, r11, r3\n"
+        "   sel r3, r3, r11\n"
+        "   lsr r4, r3, #8\n"
+        "2:\n"
+        "   strb r4, [r2, r12]\n"
+        "   strb r3, [r2]\n"
+        "   add r2, r2, r12, lsl #1\n"     /* two rows down */
+        "   subs lr, lr, #1\n"
+        "   bne 1b\n"
+        "   add sp, sp, #40\n"
+        "   pop {r4-r11, pc}\n");
+}
+
 /* Channel c of the input into plane columns 1..W, rows 1..H. */
 static void dw_plane_gather(const aot_conv_t *p, const int8_t *inb, int32_t c, int16_t *pl) {
     const int32_t C = p->in_c, W = p->in_w, H = p->in_h, rs = W * C;
@@ -155,8 +221,8 @@ static void dw_plane_gather(const aot_conv_t *p, const int8_t *inb, int32_t c, i
 }
 
 /* `layer` carries the per-layer fields (clamp, lo4, hi4); the rest are this call's. */
-static void blocks(dw_plane_job_t *layer, const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c, int32_t rs,
-                   int32_t row_pairs, int32_t col_pairs) {
+static inline void blocks_setup(dw_plane_job_t *layer, const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c,
+                                int32_t rs, int32_t row_pairs, int32_t col_pairs) {
     layer->plane = pl;
     layer->rec = rec;
     layer->out = o;
@@ -164,31 +230,88 @@ static void blocks(dw_plane_job_t *layer, const int16_t *pl, const int32_t *rec,
     layer->rs = rs;
     layer->row_pairs = row_pairs;
     layer->col_pairs = col_pairs;
+}
+
+static void blocks(dw_plane_job_t *layer, const int16_t *pl, const int32_t *rec, int8_t *o, int32_t c, int32_t rs,
+                   int32_t row_pairs, int32_t col_pairs) {
+    blocks_setup(layer, pl, rec, o, c, rs, row_pairs, col_pairs);
     dw_plane_blocks(layer);
 }
 
-void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
+/* Channels c and c + 1 into planes pa and pb (word pointers), each column as words of two
+ * vertically adjacent rows: plane halfwords 2k, 2k + 1 are input rows 2k - 1, 2k (row -1 and row H
+ * are the border). One halfword load per pixel takes both channels; a word of two such loads
+ * (rows 2k - 1, 2k) is [c c' | c c'] bytes, which SXTB16 and SXTB16 ROR 8 turn straight into the
+ * two planes' words: 10 instructions per 4 values, where one channel at a time took ~20. */
+static void dw_plane_gather2(const aot_conv_t *p, const int8_t *inb, int32_t c, uint32_t *pa, uint32_t *pb) {
+    const int32_t C = p->in_c, W = p->in_w, H = p->in_h, rs = W * C;
+    const uint32_t zp = (uint8_t)(-p->in_offset) * 0x0101u;   /* the zero point in both bytes */
+    for (int32_t x = 0; x < W; ++x) {
+        uint32_t *da = pa + (x + 1) * (DW_COL / 2), *db = pb + (x + 1) * (DW_COL / 2);
+        const uint8_t *s = (const uint8_t *)inb + x * C + c;
+        uint16_t u, v;
+        memcpy(&u, s, 2);
+        uint32_t t = zp | (uint32_t)u << 16;                  /* border above, row 0 */
+        *da++ = __sxtb16(t), *db++ = aot_sxtb16_ror8(t);
+        s += rs;
+        int32_t y = 1;
+        for (; y + 2 <= H; y += 2, s += 2 * rs) {
+            memcpy(&u, s, 2);
+            memcpy(&v, s + rs, 2);
+            t = u | (uint32_t)v << 16;
+            *da++ = __sxtb16(t), *db++ = aot_sxtb16_ror8(t);
+        }
+        if (y < H) {                                          /* row H - 1, border below */
+            memcpy(&u, s, 2);
+            t = u | zp << 16;
+            *da = __sxtb16(t), *db = aot_sxtb16_ror8(t);
+        }
+    }
+}
+
+/* Every output of channel c from its plane (pl: plane column 0). */
+static void dw_plane_channel(const aot_conv_t *p, dw_plane_job_t *job, const int16_t *pl, const int32_t *rec,
+                             int8_t *o) {
     const int32_t H = p->out_h, W = p->out_w, C = p->in_c, H2 = H & ~1, W2 = W & ~1, rs = W * C;
-    const size_t ib = (size_t)p->in_h * p->in_w * C, ob = (size_t)H * rs;
-    uint32_t plw[DW_COL / 2 * (p->in_w + 3)];   /* <= DW_PLANE_MAX_BYTES, checked at build time */
-    int16_t *pl = (int16_t *)plw;
+    /* full 2x2 blocks, then an odd last column, an odd last row (rs = 0: its lower twin is
+     * overwritten) and their corner (c = 0 too) */
+    if (H2 && W2) blocks(job, pl, rec, o, C, rs, H2 / 2, W2 / 2);
+    if (H2 && W2 < W) {
+        blocks_setup(job, pl + W2 * DW_COL, rec, o + W2 * C, 0, rs, H2 / 2, 1);
+        dw_plane_column(job);
+    }
+    if (H2 < H && W2) blocks(job, pl + H2, rec, o + H2 * rs, C, 0, 1, W2 / 2);
+    if (H2 < H && W2 < W) blocks(job, pl + W2 * DW_COL + H2, rec, o + H2 * rs + W2 * C, 0, 0, 1, 1);
+}
+
+void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
+    const int32_t C = p->in_c, plane_words = DW_COL / 2 * (p->in_w + 3);
+    const size_t ib = (size_t)p->in_h * p->in_w * C, ob = (size_t)p->out_h * p->out_w * C;
+    /* two planes where they fit in DW_PLANE_MAX_BYTES (the compiler checked one) and C is even */
+    const int two = (C & 1) == 0 && 2 * 4 * plane_words <= DW_PLANE_MAX_BYTES;
+    uint32_t plw[(two ? 2 : 1) * plane_words];
     const uint32_t zp2 = (uint16_t)(int16_t)(-p->in_offset) * 0x10001u;   /* the border */
     for (size_t i = 0; i < sizeof plw / 4; ++i) plw[i] = zp2;
     const int32_t *recs = (const int32_t *)p->wpack;
     dw_plane_job_t job = {.clamp = aot_act_kind(p->act_min, p->act_max) != AOT_ACT_NONE,
                           .lo4 = (uint8_t)p->act_min * 0x01010101u, .hi4 = (uint8_t)p->act_max * 0x01010101u};
-    for (int32_t b = 0; b < p->batches; ++b)
-        for (int32_t c = 0; c < C; ++c) {
-            const int32_t *rec = recs + R_WORDS * c;
-            int8_t *o = out + b * ob + c;
-            dw_plane_gather(p, in + b * ib, c, pl);
-            /* full 2x2 blocks, then an odd last column (c = 0: its right twin is overwritten),
-             * an odd last row (rs = 0 likewise) and their corner */
-            if (H2 && W2) blocks(&job, pl, rec, o, C, rs, H2 / 2, W2 / 2);
-            if (H2 && W2 < W) blocks(&job, pl + W2 * DW_COL, rec, o + W2 * C, 0, rs, H2 / 2, 1);
-            if (H2 < H && W2) blocks(&job, pl + H2, rec, o + H2 * rs, C, 0, 1, W2 / 2);
-            if (H2 < H && W2 < W) blocks(&job, pl + W2 * DW_COL + H2, rec, o + H2 * rs + W2 * C, 0, 0, 1, 1);
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *inb = in + b * ib;
+        int8_t *outb = out + b * ob;
+        if (two) {
+            for (int32_t c = 0; c < C; c += 2) {
+                dw_plane_gather2(p, inb, c, plw, plw + plane_words);
+                dw_plane_channel(p, &job, (const int16_t *)plw, recs + R_WORDS * c, outb + c);
+                dw_plane_channel(p, &job, (const int16_t *)(plw + plane_words), recs + R_WORDS * (c + 1),
+                                 outb + c + 1);
+            }
+            continue;
         }
+        for (int32_t c = 0; c < C; ++c) {
+            dw_plane_gather(p, inb, c, (int16_t *)plw);
+            dw_plane_channel(p, &job, (const int16_t *)plw, recs + R_WORDS * c, outb + c);
+        }
+    }
 }
 #else
 /* The host and cores without SMLAD run conv.c's kernels. */

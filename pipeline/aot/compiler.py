@@ -111,6 +111,33 @@ def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndarray
     return u.view(np.uint16).astype(np.int16).reshape(-1)
 
 
+# Halfwords before and after a channel pair's weights in the GEMM stream (pack_gemm_stream): four
+# int32 accumulator starts, then two aot_rq_t. Must equal AOT_GEMM_HEAD/AOT_GEMM_TAIL in aot_gemm.h.
+GEMM_STREAM_HEAD, GEMM_STREAM_TAIL = 8, 12
+
+
+def pack_gemm_stream(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndarray:
+    """The packed weights of a layer with the one-multiply requantization, as the one stream the
+    GEMM assembly reads front to back: per channel pair [its four accumulator starts
+    (gemm_acc0_layout)][its weights (pack_gemm_weights)][m h r of both channels]. Weights and
+    accumulator starts are doubled (|2w| <= 256 fits int16; |2 acc| < 2^31 because the compiler
+    only takes this path for |acc| < 2^30), so the sums come out as 2x and the requantization skips
+    its doubling (aot_rq2); with both records in the stream, a channel pair needs no pointer but
+    the stream's. w: [out_c][K] int8; acc0: [out_c]; rq: [out_c or 1][3]."""
+    oc, k = w.shape
+    body = (2 * pack_gemm_weights(w).astype(np.int32)).astype(np.int16).reshape(-(-oc // 2), -1)
+    a = 2 * gemm_acc0_layout(acc0).reshape(-1, 4)
+    r = np.broadcast_to(np.asarray(rq, np.int64).reshape(-1, 3), (oc, 3))
+    if oc % 2:
+        r = np.concatenate([r, r[-1:]])
+    r = r.reshape(-1, 6)
+
+    def halves(words: np.ndarray) -> np.ndarray:
+        return (np.asarray(words, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(np.uint16).astype(np.int16) \
+            .reshape(words.shape[0], -1)
+    return np.concatenate([halves(a), body, halves(r)], axis=1).reshape(-1)
+
+
 def gemm_acc0_layout(acc0: np.ndarray) -> np.ndarray:
     """Per channel pair (c, c + 1) the four accumulator starts of the GEMM assembly's 2x2 block in
     the order one LDM fills r0, r9, r10, r11 = s11, s00, s01, s10: [a1 a0 a0 a1]. An odd last
@@ -169,12 +196,16 @@ def _pack(steps: list[Step]) -> None:
         fsum = [c for c in s.consts if c.name.endswith("_fsum")]
         if k > GEMM_MAX_K or not fsum:
             continue
-        w = next(c for c in s.consts if c.name == f"op{s.index}_w")
-        s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_gemm_weights(np.asarray(w.values).reshape(oc, k))))
-        # each output's accumulator start, bias + in_offset * sum(w): one load instead of two and a MLA
-        bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
-        acc0 = bias + s.params["in_offset"] * np.asarray(fsum[0].values, np.int64)
-        s.consts.append(Const(f"op{s.index}_acc0", "int32_t", gemm_acc0_layout(_wrap32(acc0))))
+        w = np.asarray(next(c for c in s.consts if c.name == f"op{s.index}_w").values).reshape(oc, k)
+        rq = next((c for c in s.consts if c.name == f"op{s.index}_rq"), None)
+        if rq is None or not s.params.get("rq"):
+            s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_gemm_weights(w)))
+        else:
+            # each output's accumulator start, bias + in_offset * sum(w): one load instead of two and a MLA
+            bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
+            acc0 = bias + s.params["in_offset"] * np.asarray(fsum[0].values, np.int64)
+            s.consts.append(Const(f"op{s.index}_wp", "int16_t",
+                                  pack_gemm_stream(w, _wrap32(acc0), np.asarray(rq.values, np.int64))))
         s.params["wpack"] = True
 
 

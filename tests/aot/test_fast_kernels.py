@@ -99,7 +99,39 @@ def _large_patch():
     return inp, L.Dense(4, **_init(3))(x)           # depth 48
 
 
-MODELS = {"fk_pointwise": _pointwise, "fk_conv": _conv, "fk_depthwise": _depthwise, "fk_dense": _dense,
+def _kws_like():
+    """The KWS DS-CNN's shapes, small: a first layer whose kernel rows are one word each (k_w x in_c
+    = 4, padded on every side: conv.c widen_word_rows), plane depthwise layers on an even channel
+    count (two planes per gather) and an odd one (one plane), and pointwise layers the GEMM assembly
+    runs in one call (K a multiple of 4, even out_c, odd pixel count, in place, with and without a
+    clamp) next to ones it leaves to C (K = 6, out_c = 5)."""
+    L = zoo._layers()
+    x = inp = L.Input((13, 9, 1), batch_size=1)
+    x = L.Conv2D(8, (5, 4), strides=2, padding="same", activation="relu", **_init(1))(x)   # 7 x 5
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu", **_init(3, "depthwise"))(x)
+    x = L.Conv2D(8, 1, activation="relu6", **_init(5))(x)
+    x = L.Conv2D(6, 1, **_init(7))(x)
+    x = L.DepthwiseConv2D(3, padding="same", **_init(9, "depthwise"))(x)
+    x = L.Conv2D(5, 1, activation="relu", **_init(11))(x)
+    x = L.DepthwiseConv2D(3, padding="same", **_init(13, "depthwise"))(x)
+    x = L.Conv2D(2, (1, 2), padding="same", **_init(15))(x)      # k_w x in_c = 10: the byte patch
+    x = L.Reshape((7, 5, 2))(x)
+    return inp, L.Conv2D(4, (3, 2), strides=(1, 2), padding="same", **_init(17))(x)   # 2 x 2: word rows again
+
+
+def _deep_patch():
+    """Patches longer than the GEMM assembly's 64 unrolled groups (K = 320: a second pass), one
+    pixel (the assembly on the pixel twice), and a one-row FULLY_CONNECTED with an odd out_c."""
+    L = zoo._layers()
+    x = inp = L.Input((3, 3, 320), batch_size=1)
+    x = L.Conv2D(6, 1, activation="relu6", **_init(1))(x)        # 9 pixels, in place
+    x = L.Conv2D(264, 1, **_init(3))(x)
+    x = L.Conv2D(4, (3, 3), strides=3, **_init(5))(x)             # 1 pixel, K = 2376 > GEMM_MAX_K
+    x = L.Flatten()(x)
+    return inp, L.Dense(5, activation="relu", **_init(7))(x)
+
+
+MODELS = {"fk_kws_like": _kws_like, "fk_deep_patch": _deep_patch, "fk_pointwise": _pointwise, "fk_conv": _conv, "fk_depthwise": _depthwise, "fk_dense": _dense,
           "fk_large_patch": _large_patch, "fk_dw_plane": _dw_plane, "fk_dw_thin": _dw_thin}
 
 
@@ -131,6 +163,40 @@ def test_packed_layout_pairs_channels_and_sxtb16_order():
         padded = np.zeros((oc + (oc & 1), k4), bool)
         padded[:oc, :k] = True
         assert int(np.count_nonzero(p)) <= int(padded.sum())
+
+
+def test_gemm_stream_holds_each_channel_pairs_records_around_its_doubled_weights():
+    from pipeline.aot.compiler import GEMM_STREAM_HEAD, GEMM_STREAM_TAIL, gemm_acc0_layout, pack_gemm_stream
+    rng = np.random.default_rng(1)
+    for oc, k, per_channel in [(4, 8, True), (3, 5, True), (5, 13, False)]:
+        w = rng.integers(-128, 128, (oc, k)).astype(np.int8)
+        acc0 = rng.integers(-(1 << 29), 1 << 29, oc)
+        rq = rng.integers(-(1 << 31), 1 << 31, (oc if per_channel else 1, 3))
+        s = pack_gemm_stream(w, acc0, rq)
+        k4, pairs = -(-k // 4) * 4, -(-oc // 2)
+        per_pair = GEMM_STREAM_HEAD + 2 * k4 + GEMM_STREAM_TAIL
+        assert s.dtype == np.int16 and s.size == pairs * per_pair
+        s = s.reshape(pairs, per_pair)
+        words = lambda h: np.ascontiguousarray(h).view(np.int32)      # noqa: E731 (little-endian halves)
+        assert words(s[:, :GEMM_STREAM_HEAD]).reshape(-1).tolist() == (2 * gemm_acc0_layout(acc0)).tolist()
+        body = s[:, GEMM_STREAM_HEAD:GEMM_STREAM_HEAD + 2 * k4].reshape(-1)
+        assert body.tolist() == (2 * pack_gemm_weights(w).astype(np.int64)).tolist()
+        full = np.broadcast_to(rq, (oc, 3))
+        full = np.concatenate([full, full[-1:]]) if oc % 2 else full
+        assert words(s[:, -GEMM_STREAM_TAIL:]).reshape(-1).tolist() == full.astype(np.int32).reshape(-1).tolist()
+
+
+def test_kws_like_models_reach_the_fast_paths(fk_models):
+    """The shapes the assembly and the word-row patches take must stay in the exactness models."""
+    steps = compile_model(fk_models["fk_kws_like"].read_bytes()).steps
+    conv = [s.params for s in steps if s.kernel == "conv"]
+    assert any(p["k_w"] * p["in_c"] == 4 and p["pad_w"] and p["pad_h"] for p in conv)            # word rows
+    pw = [p for p in conv if p["k_h"] == p["k_w"] == 1 and p["rq"] and p["wpack"]]
+    assert any(p["in_c"] % 4 == 0 and p["out_c"] % 2 == 0 for p in pw)                          # one call
+    assert any(p["in_c"] % 4 or p["out_c"] % 2 for p in pw)                                      # C
+    assert sorted(s.params["in_c"] for s in steps if s.params.get("dw_plane")) == [5, 6, 8]    # 1 and 2 planes
+    deep = [s.params for s in compile_model(fk_models["fk_deep_patch"].read_bytes()).steps if s.kernel == "conv"]
+    assert deep[0]["in_c"] > 256 and deep[0]["rq"]
 
 
 def test_packing_is_selected_per_core_in_the_generated_code(fk_models):
