@@ -32,11 +32,12 @@ typedef struct {
     const int8_t *w;        /* [out_c][K] (Helium) */
     const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
                              * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros.
-                             * With rq, the stream of pipeline/aot/compiler.py pack_gemm_stream:
+                             * With `stream`, that of pipeline/aot/compiler.py pack_gemm_stream:
                              * per pair AOT_GEMM_HEAD halfwords (four doubled accumulator starts),
                              * the weights doubled, AOT_GEMM_TAIL halfwords (the pair's aot_rq_t) */
     const int32_t *bias, *fsum, *mult, *shift;
     const aot_rq_t *rq;     /* one-multiply requantization [out_c] (one record per channel), or NULL */
+    int32_t stream;         /* wp is the stream (its records replace rq) */
 } aot_gemm_t;
 
 /* The stream's per-pair records, halfwords (compiler.py GEMM_STREAM_HEAD / GEMM_STREAM_TAIL). */
@@ -77,7 +78,7 @@ void aot_gemm_run2(const aot_gemm_t *g, const int8_t *xa, const int8_t *xb, int8
 void aot_gemm_run2_widened(const aot_gemm_t *g, const uint32_t *col, int8_t *oa, int8_t *ob);
 /* A pointwise layer's pixel pairs (x: 2 * pixel_pairs pixels of K bytes, one after the other; out:
  * theirs of out_c bytes), widened and multiplied in one assembly call. Returns 0 (nothing done)
- * unless the layer has the one-multiply requantization, an even out_c and K a multiple of 4. */
+ * unless the layer has the stream, an even out_c and K a multiple of 4. */
 int aot_gemm_pointwise_dsp(const aot_gemm_t *g, const int8_t *x, int32_t pixel_pairs, int8_t *out, uint32_t *scratch);
 #endif
 #endif

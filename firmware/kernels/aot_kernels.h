@@ -86,6 +86,8 @@ typedef struct {
     int32_t in_offset, out_offset, act_min, act_max;
     int32_t dw_plane;       /* depthwise 3x3 stride 1 on SMLAD cores: wpack holds dw_plane.c's
                              * per-channel records (pipeline/aot/compiler.py pack_dw_plane) */
+    int32_t wstream;        /* conv: wpack is the GEMM stream with the requantization records
+                             * (compiler.py pack_gemm_stream); rq is then NULL where wpack is used */
     const int8_t *filter;   /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
     const int32_t *bias;    /* [out_c] or NULL */
     const int32_t *mult;    /* [out_c] */
@@ -93,13 +95,14 @@ typedef struct {
     const int32_t *fsum;    /* conv: sum of each output channel's filter taps, or NULL */
     const int16_t *wpack;   /* conv: packed weights (AOT_PACKED_W builds, GEMM path); depthwise:
                              * packed per channel group (AOT_DW_PACKED builds); or NULL */
-    const aot_rq_t *rq;     /* [out_c] or NULL */
+    const aot_rq_t *rq;     /* [out_c] or NULL (also where the packed records replace it) */
     const int32_t *acc0;    /* NHWC depthwise: bias + in_offset * sum of the channel's weights, or
                              * NULL (the GEMM's are in its weight stream, the plane's in its records) */
 } aot_conv_t;
 
 typedef struct {
     int32_t batches, depth, out_c, per_channel;
+    int32_t wstream;        /* as in aot_conv_t */
     int32_t in_offset, filter_offset, out_offset, act_min, act_max;
     const int8_t *filter;   /* [out_c][depth] */
     const int32_t *bias;    /* [out_c] or NULL */

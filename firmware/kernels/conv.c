@@ -205,7 +205,8 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
         return;
     }
     const aot_gemm_t g = {K, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max, 1,
-                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq};
+                          p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq,
+                          AOT_PACKED_W && p->wstream};
     int8_t xbuf[2][K];                                 /* K <= AOT_GEMM_MAX_K */
     uint32_t scratch[AOT_GEMM_SCRATCH_WORDS(K)];
     const int32_t n = p->batches * p->out_h * p->out_w;

@@ -11,7 +11,8 @@ void aot_fc_s8(const aot_fc_t *p, const int8_t *in, int8_t *out) {
     if (AOT_PACKED_W ? p->wpack != NULL : (fast && p->depth <= AOT_GEMM_MAX_K)) {
         /* rows of the batch are the GEMM's pixels, two at a time */
         const aot_gemm_t g = {p->depth, p->out_c, p->in_offset, p->out_offset, p->act_min, p->act_max,
-                              p->per_channel, p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq};
+                              p->per_channel, p->filter, p->wpack, p->bias, p->fsum, p->mult, p->shift, p->rq,
+                          AOT_PACKED_W && p->wstream};
         uint32_t scratch[AOT_GEMM_SCRATCH_WORDS(p->depth)];   /* depth <= AOT_GEMM_MAX_K */
         int32_t b = 0;
         for (; b + 2 <= p->batches; b += 2) {

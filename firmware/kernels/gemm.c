@@ -175,7 +175,7 @@ static int32_t gemm2_dsp_rq(const aot_gemm_t *g, uint32_t *col, const int8_t *x,
 }
 
 int aot_gemm_pointwise_dsp(const aot_gemm_t *g, const int8_t *x, int32_t pixel_pairs, int8_t *out, uint32_t *scratch) {
-    if (!g->rq || (g->out_c & 1) || (g->K & 3) || pixel_pairs < 1) return 0;
+    if (!g->stream || (g->out_c & 1) || (g->K & 3) || pixel_pairs < 1) return 0;
     gemm2_dsp_rq(g, scratch, x, pixel_pairs, out, g->out_c);
     return 1;
 }
@@ -187,7 +187,7 @@ static void gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int
 void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t *oa, int8_t *ob,
                    uint32_t *scratch) {
 #if defined(AOT_GEMM_DSP)
-    if (!b && g->rq && g->out_c >= 2) {
+    if (!b && g->stream && g->out_c >= 2) {
         /* one pixel (FULLY_CONNECTED with one row, an odd last pixel): the assembly on the pixel
          * twice, the twin's outputs written first and overwritten (ob = oa). Half its MACs are
          * thrown away and it still beats the C loop: AD's 640-deep layers 0.67 -> 0.8 MAC/instr */
@@ -215,11 +215,11 @@ static void gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int
     (void)K4;
     int32_t oc = 0;
 #if defined(AOT_GEMM_DSP)
-    if (two && g->rq && (oc = gemm2_dsp_rq(g, (uint32_t *)scratch, NULL, 1, oa, (int32_t)(ob - oa))) == g->out_c)
+    if (two && g->stream && (oc = gemm2_dsp_rq(g, (uint32_t *)scratch, NULL, 1, oa, (int32_t)(ob - oa))) == g->out_c)
         return;
 #endif
-    /* packed with the one-multiply requantization: the stream (aot_gemm_t.wp), sums doubled */
-    const int stream = AOT_PACKED_W && g->rq;
+    /* the stream (aot_gemm_t.wp): sums doubled, requantization records after each pair's weights */
+    const int stream = AOT_PACKED_W && g->stream;   /* a constant 0 for Helium */
     const int32_t pair_halves = 2 * K4 + (stream ? AOT_GEMM_HEAD + AOT_GEMM_TAIL : 0);
     rq_t r0 = rq_setup(g->mult[0], g->shift[0]), r1 = r0;
     const int32_t lo = g->act_min, hi = g->act_max;
@@ -248,9 +248,14 @@ static void gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int
         else
 #endif
         dot2x2(a, b, scratch, w0, w1, wq, K, s);
-        if (g->rq) {
-            const aot_rq_t *q0 = g->rq + (g->per_channel ? oc : 0), *q1 = g->rq + (g->per_channel ? oc1 : 0);
-            if (!stream) s[0] += s[0], s[1] += s[1], s[2] += s[2], s[3] += s[3];   /* aot_rq2 takes 2x */
+        if (stream || g->rq) {
+            const aot_rq_t *q0, *q1;
+            if (stream) {
+                q0 = (const aot_rq_t *)(wq + 2 * K4), q1 = q0 + 1;
+            } else {
+                q0 = g->rq + (g->per_channel ? oc : 0), q1 = g->rq + (g->per_channel ? oc1 : 0);
+                s[0] += s[0], s[1] += s[1], s[2] += s[2], s[3] += s[3];   /* aot_rq2 takes 2x */
+            }
             oa[oc] = aot_rq_clamp(aot_rq2(q0, s[0]), lo, hi);
             if (two) ob[oc] = aot_rq_clamp(aot_rq2(q0, s[1]), lo, hi);
             if (pair) {

@@ -200,12 +200,14 @@ def _pack(steps: list[Step]) -> None:
         rq = next((c for c in s.consts if c.name == f"op{s.index}_rq"), None)
         if rq is None or not s.params.get("rq"):
             s.consts.append(Const(f"op{s.index}_wp", "int16_t", pack_gemm_weights(w)))
+            s.params.pop("wstream", None)
         else:
             # each output's accumulator start, bias + in_offset * sum(w): one load instead of two and a MLA
             bias = next((np.asarray(c.values, np.int64) for c in s.consts if c.name == f"op{s.index}_bias"), 0)
             acc0 = bias + s.params["in_offset"] * np.asarray(fsum[0].values, np.int64)
             s.consts.append(Const(f"op{s.index}_wp", "int16_t",
                                   pack_gemm_stream(w, _wrap32(acc0), np.asarray(rq.values, np.int64))))
+            s.params["wstream"] = 1      # the records are in the stream: `_rq` only where it is not used
         s.params["wpack"] = True
 
 

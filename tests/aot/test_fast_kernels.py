@@ -247,7 +247,7 @@ def _general_requantization(compiled):
     from pipeline.aot.compiler import Compiled, _pack
     for s in compiled.steps:
         s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb", "_wp", "_acc0"))]
-        for key in ("tables", "wpack", "dw_plane"):
+        for key in ("tables", "wpack", "dw_plane", "wstream"):
             s.params.pop(key, None)
         if "rq" in s.params:
             s.params["rq"] = False
