@@ -67,7 +67,21 @@ def _blocks_apart():
     return inp, L.Add()([c, x])
 
 
-MODELS = {"rb_blocks": _blocks, "rb_apart": _blocks_apart}
+def _blocks_wide():
+    """Identity blocks whose first convolution takes the reference loop (K = 3*3*72 = 648 >
+    GEMM_MAX_K) on row slices: block 1 in place; block 2's is dilated (3x3, rate 2: y row r + 2 still
+    reads x row r when output row r is due), so it is fused but writes its own buffer."""
+    L = zoo._layers()
+    x = inp = L.Input((6, 5, 3), batch_size=1)
+    x = L.Conv2D(72, 3, padding="same", activation="relu", **_init(41))(x)
+    for k, rate in ((0, 1), (1, 2)):
+        y = L.Conv2D(16, 3, padding="same", dilation_rate=rate, activation="relu", **_init(43 + 4 * k))(x)
+        z = L.Conv2D(72, 3, padding="same", **_init(45 + 4 * k))(y)
+        x = L.Add()([x, z])
+    return inp, x
+
+
+MODELS = {"rb_blocks": _blocks, "rb_apart": _blocks_apart, "rb_wide": _blocks_wide}
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +158,19 @@ def test_blocks_apart_fuse_only_where_the_pattern_holds(rb_models):
         assert c.memory.offset(b.outputs[0]) != c.memory.offset(b.inputs[0])
     # block 3 (y read twice) runs as its separate operators
     assert [s.op for s in c.steps].count("CONV_2D") == 3 and [s.op for s in c.steps].count("ADD") == 3
+
+
+def test_wide_blocks_take_the_reference_loop_and_a_dilated_one_is_not_in_place(rb_models):
+    from pipeline.aot.compiler import GEMM_MAX_K
+    c = compile_model(rb_models["rb_wide"].read_bytes())
+    blocks = _blocks_of(c)
+    assert len(blocks) == 2
+    for b in blocks:
+        a = b.parts[0].params
+        assert a["k_h"] * a["k_w"] * a["in_c"] > GEMM_MAX_K and not a.get("wpack")
+    assert [b.parts[0].params["dil_h"] for b in blocks] == [1, 2]
+    assert [b.params["inplace"] for b in blocks] == [True, False]
+    assert [b.outputs[0] in c.memory.aliases for b in blocks] == [True, False]
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
