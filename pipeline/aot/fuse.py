@@ -9,8 +9,8 @@ output is written over x where no later row still reads the bytes under it: bloc
 16 KB + 2 KB instead of 48 KB. The convolutions and the ADD are the unchanged kernels run on row
 slices, so the outputs are the same bits as unfused.
 
-Fused when: convA, convB (and the skip convolution) are CONV_2D with batch 1, convB has dilation 1
-in height; y, z (and s) have exactly one reader and are not model outputs; the ADD has two
+Fused when: convA, convB (and the skip convolution) are CONV_2D with batch 1, convB has stride and
+dilation 1 in height (residual.c handles others, the tests do not cover them); y, z (and s) have exactly one reader and are not model outputs; the ADD has two
 activation operands of the output's shape (no broadcast); and the block's steps are consecutive (no
 other step runs between them). The fused step keeps the ADD's operator index: its trace is the
 block output and its profile slot holds the whole block, the convolutions' slots read 0, as for a
@@ -77,7 +77,7 @@ def _match(model: TFLiteModel, steps: list[Step], writer, readers, k_add: int, m
     def private(t: int) -> bool:   # one reader, not a model output: never needed as a whole tensor
         return readers.get(t) == 1 and t not in model.outputs
     kb = _conv_of(steps, writer, z)
-    if kb is None or not private(z) or steps[kb].params["dil_h"] != 1:
+    if kb is None or not private(z) or steps[kb].params["dil_h"] != 1 or steps[kb].params["stride_h"] != 1:
         return None
     y = steps[kb].inputs[0]
     ka = _conv_of(steps, writer, y)
