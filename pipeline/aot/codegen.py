@@ -47,7 +47,7 @@ def render(model: TFLiteModel, steps: list[Step], mem: MemoryPlan) -> Generated:
     ctx = dict(
         sha256=model.sha256, version=ENGINE_VERSION, steps=[_view(s) for s in steps],
         arena_bytes=mem.arena_bytes, naive_bytes=mem.naive_bytes,
-        offsets={t: mem.offset(t) for t in tensors},
+        offsets={t: mem.offset(t) for t in tensors}, scratch=mem.scratch,
         sizes={t: tensor_bytes(model, t) for t in tensors},
         inputs=list(model.inputs), outputs=list(model.outputs),
         input_bytes=sum(mem.buffers[t].size for t in model.inputs if t in mem.buffers), macs=sum(s.macs for s in steps),
@@ -62,4 +62,5 @@ def _view(s: Step) -> dict:
     return dict(index=s.index, op=s.op, kernel=s.kernel, inputs=s.inputs, outputs=s.outputs,
                 params={k: _plain(v) for k, v in s.params.items()},
                 consts=[dict(name=c.name, ctype=c.ctype, data=_plain(np.asarray(c.values).reshape(-1)))
-                        for c in s.consts])
+                        for c in s.consts],
+                parts=[_view(p) for p in s.parts])

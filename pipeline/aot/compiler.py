@@ -9,6 +9,7 @@ import numpy as np
 from .. import atomic
 from ..tflite import TFLiteModel, read_model
 from .codegen import KERNELS, Generated, render
+from .fuse import fuse_residual_blocks
 from .lower import Const, Step, lower
 from .plan import MemoryPlan, plan
 
@@ -33,7 +34,8 @@ class Compiled:
                 "arena_bytes": self.memory.arena_bytes, "arena_bytes_without_reuse": self.memory.naive_bytes,
                 "macs": self.macs,
                 # the portable layout; a target using the packed copy (`*_wp`) stores that instead
-                "weights_bytes": sum(c.values.size * _CBYTES[c.ctype] for s in self.steps for c in s.consts
+                "weights_bytes": sum(c.values.size * _CBYTES[c.ctype] for s in self.steps
+                                     for part in (s.parts or [s]) for c in part.consts
                                      if not c.name.endswith("_wp"))}
 
 
@@ -216,6 +218,7 @@ def compile_model(model: TFLiteModel | bytes | Path | str) -> Compiled:
     m = model if isinstance(model, TFLiteModel) else read_model(model)
     steps = lower(m)
     _pack(steps)
+    steps = fuse_residual_blocks(m, steps)   # after _pack: the blocks' convolutions are packed as usual
     mem = plan(m, steps)
     return Compiled(m, steps, mem, render(m, steps, mem))
 

@@ -32,6 +32,8 @@ class Step:
     params: dict = field(default_factory=dict)
     consts: list[Const] = field(default_factory=list)
     macs: int = 0
+    parts: list[Step] = field(default_factory=list)   # the steps a fused one runs (fuse.py), else []
+    scratch: int = 0        # arena bytes the kernel needs while it runs (planned like a tensor)
 
 
 class _Ctx:

@@ -30,6 +30,7 @@ class MemoryPlan:
     buffers: dict[int, Buffer]
     arena_bytes: int
     aliases: dict[int, int] = field(default_factory=dict)   # output tensor -> input it overwrites in place
+    scratch: dict[int, int] = field(default_factory=dict)   # step (operator index) -> offset of its Step.scratch
 
     def offset(self, tensor: int) -> int:
         return self.buffers[tensor].offset
@@ -83,6 +84,12 @@ def plan(model: TFLiteModel, steps: list[Step]) -> MemoryPlan:
         return t
     for out, inp in aliases.items():
         group[out] = root(inp)
+    # A step's scratch is placed like a tensor live during that step only (key -1 - k: no tensor id).
+    for k, s in enumerate(steps):
+        if s.scratch:
+            first[-1 - k] = last[-1 - k] = k
+            size[-1 - k] = s.scratch
+            group[-1 - k] = -1 - k
     members: dict[int, list[int]] = {}
     for t in first:
         members.setdefault(root(t), []).append(t)
@@ -106,8 +113,9 @@ def plan(model: TFLiteModel, steps: list[Step]) -> MemoryPlan:
             best = placed
     arena = _align(_extent(best))
     offset = {b.tensor: b.offset for b in best}
-    buffers = {t: Buffer(t, offset[root(t)], size[t], first[t], last[t]) for t in first}
-    return MemoryPlan(buffers, arena, aliases)
+    buffers = {t: Buffer(t, offset[root(t)], size[t], first[t], last[t]) for t in first if t >= 0}
+    scratch = {s.index: offset[-1 - k] for k, s in enumerate(steps) if s.scratch}
+    return MemoryPlan(buffers, arena, aliases, scratch)
 
 
 def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
@@ -118,7 +126,8 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
     - 1x1 CONV_2D on the GEMM path, stride 1, out_c <= in_c: each pixel pair is copied or widened
       before its outputs are written, and output pixel p never reaches input pixel p + 1;
     - ADD: element i is read before it is written (the overwritten operand must not broadcast);
-    - RESHAPE (copy): the same bytes."""
+    - RESHAPE (copy): the same bytes;
+    - a fused residual block whose schedule was checked at build time (fuse.py _inplace_safe)."""
     p = s.params
     if s.kernel == "dwconv":
         if p["depth_mult"] == 1 and p["stride_h"] == p["stride_w"] == 1 and \
@@ -136,6 +145,8 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
                 if list(strides) == dense:
                     return t
     elif s.kernel == "copy":
+        return s.inputs[0]
+    elif s.kernel == "resblock" and p.get("inplace"):
         return s.inputs[0]
     return None
 
