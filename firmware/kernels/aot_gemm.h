@@ -4,8 +4,9 @@
  *   acc[px][oc] = bias[oc] + in_offset * fsum[oc] + sum_k x[px][k] * w[oc][k]
  * which equals the reference sum_k (x + in_offset) * w exactly (integer arithmetic), padded taps
  * holding the input zero point (-in_offset) so they contribute nothing.
- * Weights are packed at build time (pipeline/aot/compiler.py, pack_gemm_weights) for the SMLAD
- * cores and the host, so the DSP inner loop (gemm_dsp.c) is two LDMs and eight SMLADs for 16 MACs.
+ * Weights are packed at build time (pipeline/aot/compiler.py, pack_gemm_weights, or with the
+ * one-multiply requantization the stream of pack_gemm_stream) for the SMLAD cores and the host, so
+ * the DSP inner loop (gemm_dsp.c) is two LDMs and eight SMLADs for 16 MACs.
  * The pair of patches is prepared once and then reused for every output channel:
  *   Cortex-M4/M7 (DSP): widened to int16 pairs in SXTB16 order and interleaved,
  *                       [a0 a2 | a1 a3 | b0 b2 | b1 b3] per group of 4, so the activation side of the
