@@ -161,7 +161,8 @@ static int word_rows(const aot_conv_t *p) {
     return p->k_w * p->in_c == 4 && p->dil_w == 1 && p->in_w * p->in_c >= 4;
 }
 
-/* Pixel pix's half (a = 0, b = 2: words 0-1 or 2-3 of every group) of the widened pair. A row
+/* Pixel pix's half of the widened pair (d: words 0-1 of the first group for the pair's first
+ * pixel, words 2-3 for its second; four words per group). A row
  * with left padding is the row's first word shifted up with zero-point bytes below; with right
  * padding its last word shifted down with zero-point bytes above (loads never leave the row). */
 static void widen_word_rows(const aot_conv_t *p, const int8_t *in, int32_t pix, uint32_t *d) {
@@ -171,18 +172,17 @@ static void widen_word_rows(const aot_conv_t *p, const int8_t *in, int32_t pix, 
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = (ox * p->stride_w - p->pad_w) * c;
     const uint32_t zpw = (uint8_t)(-p->in_offset) * 0x01010101u;
     const uint32_t z02 = __sxtb16(zpw), z13 = aot_sxtb16_ror8(zpw);
+    const int cols_out = ix0 <= -4 || ix0 >= rowb;   /* every column of the window in the padding */
     int32_t off = ix0, sr = 0, sl = 0;
     uint32_t fill = 0;
-    if (ix0 <= -4 || ix0 >= rowb) {
-        off = 0;
-    } else if (ix0 < 0) {                         /* -ix0 bytes of padding on the left */
+    if (!cols_out && ix0 < 0) {             /* -ix0 bytes of padding on the left */
         off = 0, sl = -8 * ix0, fill = zpw >> (32 - sl);
-    } else if (ix0 + 4 > rowb) {           /* ix0 + 4 - rowb on the right */
+    } else if (!cols_out && ix0 + 4 > rowb) {   /* ix0 + 4 - rowb on the right */
         off = rowb - 4, sr = 8 * (ix0 + 4 - rowb), fill = zpw << (32 - sr);
     }
     /* kernel rows ky0..ky1-1 are inside the input; the others are zero-point rows */
     int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = p->in_h - iy0 < p->k_h ? p->in_h - iy0 : p->k_h;
-    if (ix0 <= -4 || ix0 >= rowb || ky1 < ky0) ky0 = ky1 = 0;   /* all padding */
+    if (cols_out || ky1 < ky0) ky0 = ky1 = 0;
     int32_t ky = 0;
     for (; ky < ky0; ++ky, d += 4) d[0] = z02, d[1] = z13;
     const int8_t *src = in + ((size_t)b * p->in_h + iy0 + ky) * rowb + off;

@@ -190,7 +190,8 @@ void aot_gemm_run2(const aot_gemm_t *g, const int8_t *a, const int8_t *b, int8_t
     if (!b && g->stream && g->out_c >= 2) {
         /* one pixel (FULLY_CONNECTED with one row, an odd last pixel): the assembly on the pixel
          * twice, the twin's outputs written first and overwritten (ob = oa). Half its MACs are
-         * thrown away and it still beats the C loop: AD's 640-deep layers 0.67 -> 0.8 MAC/instr */
+         * thrown away and it still beats the C loop: MLPerf AD (one-row layers 640 deep) on M4
+         * 392.6k -> 364.4k instructions */
         widen2(a, a, g->K, scratch);
         gemm_run2(g, a, a, oa, oa, scratch);
         return;

@@ -274,7 +274,8 @@ def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
     assert "(const aot_rq_t *)op" not in g.sources.files["aot_model.c"]
 
 
-@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane"])
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane", "fk_kws_like",
+                                  "fk_deep_patch"])
 def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_dir):
     data = fk_models[name].read_bytes()
     c = _general_requantization(compile_model(data))
@@ -288,7 +289,8 @@ def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_
 
 @needs_qemu
 @pytest.mark.emulator
-@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane"])
+@pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane", "fk_kws_like",
+                                  "fk_deep_patch"])
 def test_general_requantization_path_cortex_m4_bit_exact(name, fk_models, tmp_path):
     from pipeline.aot.runner import run_on_device
     from pipeline.targets import load_all
