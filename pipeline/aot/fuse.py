@@ -22,7 +22,7 @@ the whole block, the convolutions' slots read 0, as for a PAD folded into a conv
 from __future__ import annotations
 
 from ..tflite import TFLiteModel
-from .lower import Step
+from .lower import Step, dense_strides
 
 KERNEL = "resblock"
 
@@ -54,15 +54,7 @@ def _plain_add(model: TFLiteModel, s: Step) -> bool:
         return False
     shape = list(model.tensors[s.outputs[0]].shape)
     return all(list(model.tensors[t].shape) == shape for t in s.inputs) and \
-        len(shape) == 4 and shape[0] == 1 and p["s1"] == p["s2"] == _dense(p["shape"])
-
-
-def _dense(shape) -> list[int]:
-    st, acc = [0] * 4, 1
-    for k in range(3, -1, -1):
-        st[k] = acc
-        acc *= shape[k]
-    return st
+        len(shape) == 4 and shape[0] == 1 and p["s1"] == p["s2"] == dense_strides(p["shape"])
 
 
 def _conv_of(steps: list[Step], writer: dict[int, int], t: int) -> int | None:
@@ -105,7 +97,8 @@ def _fuse(steps: list[Step], roles: dict[int, str], main: int) -> Step:
     pa, pb = a.params, b.params
     row = pb["out_w"] * pb["out_c"]
     # the ADD runs on one output row at a time: [1][1][1][out_w * out_c], dense
-    add.params.update(shape=[1, 1, 1, row], s1=_dense([1, 1, 1, row]), s2=_dense([1, 1, 1, row]))
+    add.params.update(shape=[1, 1, 1, row], s1=dense_strides([1, 1, 1, row]),
+                      s2=dense_strides([1, 1, 1, row]))
     scratch = pb["k_h"] * pa["out_w"] * pa["out_c"] + row + (row if skip else 0)
     params = dict(a=a.index, b=b.index, skip=skip.index if skip else None, add=add.index,
                   skip_first=int(main == 1), inplace=_inplace_safe(a, b, skip))

@@ -309,7 +309,7 @@ def _binary(c: _Ctx, is_mul: bool) -> Step:
         mo, eo = Q.quantize_multiplier(twice_max / ((1 << left) * so))
         p.update(left_shift=left, in1_mult=m1, in1_shift=e1, in2_mult=m2, in2_shift=e2, out_mult=mo,
                  out_shift=eo)
-        if ca is None and cb is None and p["s1"] == p["s2"] == _dense_strides(p["shape"]):
+        if ca is None and cb is None and p["s1"] == p["s2"] == dense_strides(p["shape"]):
             # int8 inputs have 256 values: each input's rescaling is a build-time table
             # (1 KB each), so an element costs two loads, an add and one requantization.
             tables = {name: [Q.mbqm(_shl32(v + off, left), mult, e) for v in range(-128, 128)]
@@ -327,7 +327,8 @@ def _binary(c: _Ctx, is_mul: bool) -> Step:
     return Step(c.op.index, c.op.op, "mul" if is_mul else "add", ins, [out.index], p, consts)
 
 
-def _dense_strides(shape: list[int]) -> list[int]:
+def dense_strides(shape: list[int]) -> list[int]:
+    """Element strides of a dense NHWC tensor (the ADD/MUL kernels' s1/s2 when nothing broadcasts)."""
     st, acc = [0] * 4, 1
     for k in range(3, -1, -1):
         st[k] = acc

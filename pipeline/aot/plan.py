@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..errors import PipelineError
 from ..tflite import TFLiteModel
-from .lower import Step
+from .lower import Step, dense_strides
 
 ALIGN = 16  # bytes: keeps every buffer word- and SIMD-aligned on Cortex-M
 
@@ -140,7 +140,7 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
             return s.inputs[0]
     elif s.kernel == "add":
         if p.get("const_a") is None and p.get("const_b") is None and len(s.inputs) == 2:
-            dense = _dense(p["shape"])
+            dense = dense_strides(p["shape"])
             for t, strides in zip(s.inputs, (p["s1"], p["s2"])):
                 if list(strides) == dense:
                     return t
@@ -149,14 +149,6 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
     elif s.kernel == "resblock" and p.get("inplace"):
         return s.inputs[0]
     return None
-
-
-def _dense(shape) -> list[int]:
-    st, acc = [0] * 4, 1
-    for k in range(3, -1, -1):
-        st[k] = acc
-        acc *= shape[k]
-    return st
 
 
 def _inplace_pairs(model: TFLiteModel, steps: list[Step], first: dict[int, int], last: dict[int, int],
