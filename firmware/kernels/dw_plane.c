@@ -17,6 +17,7 @@
 #include <string.h>
 #include "aot_kernels.h"
 #include "aot_dot.h"
+#include "aot_asm.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 
@@ -41,6 +42,9 @@ typedef struct {
     int32_t row_pairs, col_pairs, clamp;
     uint32_t lo4, hi4;      /* act_min / act_max in every byte (the layer's, for SSUB8/SEL) */
 } dw_plane_job_t;
+
+/* An output in place from its doubled sum, records m h r in r9 r10 r11, r7 scratch. */
+#define DW_RQ(acc) AOT_ASM_RQ(acc, "r7", acc, "r9", "r10", "r11")
 
 /* Every full 2x2 block (rows 0..2*row_pairs-1, columns 0..2*col_pairs-1) of one channel. */
 __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
@@ -89,32 +93,14 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
         "   smlad r4, r8, r10, r4\n"
         "   ldrd r9, r10, [r1, #40]\n"     /* m h */
         "   ldr r11, [r1, #48]\n"          /* r */
-        "   smmlar r7, r3, r9, r10\n"
-        "   add r3, r7, r3, asr #31\n"
-        "   asr r3, r3, r11\n"
-        "   ssat r3, #8, r3\n"
-        "   smmlar r7, r4, r9, r10\n"
-        "   add r4, r7, r4, asr #31\n"
-        "   asr r4, r4, r11\n"
-        "   ssat r4, #8, r4\n"
-        "   smmlar r7, r5, r9, r10\n"
-        "   add r5, r7, r5, asr #31\n"
-        "   asr r5, r5, r11\n"
-        "   ssat r5, #8, r5\n"
-        "   smmlar r7, r6, r9, r10\n"
-        "   add r6, r7, r6, asr #31\n"
-        "   asr r6, r6, r11\n"
-        "   ssat r6, #8, r6\n"
+        DW_RQ("r3") DW_RQ("r4") DW_RQ("r5") DW_RQ("r6")
         "   ldr r7, [sp, #28]\n"          /* clamp? */
         "   cbz r7, 3f\n"
         "   bfi r3, r5, #8, #8\n"          /* [s00 s01 s10 s11] in one word, then both bounds */
-        "   bfi r3, r4, #16, #8\n"         /* bytewise: SSUB8 sets GE where the first is >=, */
-        "   bfi r3, r6, #24, #8\n"         /* SEL takes the first there */
+        "   bfi r3, r4, #16, #8\n"         /* bytewise */
+        "   bfi r3, r6, #24, #8\n"
         "   ldrd r10, r11, [sp, #32]\n"
-        "   ssub8 r9, r3, r10\n"
-        "   sel r3, r3, r10\n"
-        "   ssub8 r9, r11, r3\n"
-        "   sel r3, r3, r11\n"
+        AOT_ASM_CLAMP_BYTES("r3", "r10", "r11", "r9")
         "   lsr r5, r3, #8\n"
         "   lsr r4, r3, #16\n"
         "   lsr r6, r3, #24\n"
@@ -178,22 +164,12 @@ __attribute__((naked)) static void dw_plane_column(const dw_plane_job_t *job) {
         "   adds r0, r0, #4\n"             /* next row pair */
         "   ldrd r9, r10, [r1, #40]\n"     /* m h */
         "   ldr r11, [r1, #48]\n"          /* r */
-        "   smmlar r7, r3, r9, r10\n"
-        "   add r3, r7, r3, asr #31\n"
-        "   asr r3, r3, r11\n"
-        "   ssat r3, #8, r3\n"
-        "   smmlar r7, r4, r9, r10\n"
-        "   add r4, r7, r4, asr #31\n"
-        "   asr r4, r4, r11\n"
-        "   ssat r4, #8, r4\n"
+        DW_RQ("r3") DW_RQ("r4")
         "   ldr r7, [sp, #28]\n"           /* clamp? */
         "   cbz r7, 2f\n"
         "   bfi r3, r4, #8, #8\n"          /* both outputs in one word, bounds bytewise */
         "   ldrd r10, r11, [sp, #32]\n"
-        "   ssub8 r9, r3, r10\n"
-        "   sel r3, r3, r10\n"
-        "   ssub8 r9, r11, r3\n"
-        "   sel r3, r3, r11\n"
+        AOT_ASM_CLAMP_BYTES("r3", "r10", "r11", "r9")
         "   lsr r4, r3, #8\n"
         "2:\n"
         "   strb r4, [r2, r12]\n"

@@ -17,6 +17,16 @@
  * group of 4 taps) and the next one follows.
  * On the KWS DS-CNN pointwise layers (K = 64) that is ~190 instructions per 256 MACs (C: ~300). */
 #include "aot_gemm.h"
+#include "aot_asm.h"
+
+/* A channel pair's four outputs: its records (m h r of channel c, then of c + 1) from the stream,
+ * sums doubled so no ADD comes before SMMLAR; s00 s01 s10 s11 = r9 r10 r11 r0 -> r7 r8 r9 r10. */
+#define RQ_PAIR                                          \
+    "   ldmia lr!, {r1-r6}\n"                          \
+    AOT_ASM_RQ("r7", "r7", "r9", "r1", "r2", "r3")      \
+    AOT_ASM_RQ("r8", "r8", "r10", "r1", "r2", "r3")     \
+    AOT_ASM_RQ("r9", "r9", "r11", "r4", "r5", "r6")     \
+    AOT_ASM_RQ("r10", "r10", "r0", "r4", "r5", "r6")
 
 #if defined(AOT_GEMM_DSP)
 /* Field offsets are the assembly's [sp, #4*i] after it copies the job onto its stack; slots 11-15
@@ -117,23 +127,7 @@ __attribute__((naked)) void aot_gemm2x2_dsp(aot_gemm2_job_t *job) {
         "   cmp r1, #0\n"
         "   bne.w 6f\n"
         "4:\n"                             /* requantize s00 s01 s10 s11 = r9 r10 r11 r0 */
-        "   ldmia lr!, {r1-r6}\n"         /* m h r of channel c, then of c + 1 */
-        "   smmlar r7, r9, r1, r2\n"       /* the sums are doubled: no ADD before SMMLAR */
-        "   add r7, r7, r9, asr #31\n"
-        "   asr r7, r7, r3\n"
-        "   ssat r7, #8, r7\n"
-        "   smmlar r8, r10, r1, r2\n"
-        "   add r8, r8, r10, asr #31\n"
-        "   asr r8, r8, r3\n"
-        "   ssat r8, #8, r8\n"
-        "   smmlar r9, r11, r4, r5\n"
-        "   add r9, r9, r11, asr #31\n"
-        "   asr r9, r9, r6\n"
-        "   ssat r9, #8, r9\n"
-        "   smmlar r10, r0, r4, r5\n"
-        "   add r10, r10, r0, asr #31\n"
-        "   asr r10, r10, r6\n"
-        "   ssat r10, #8, r10\n"
+        RQ_PAIR
         "5:\n"
         "   ldrd r1, r2, [sp, #24]\n"      /* oa, ob - oa */
         "   strb r8, [r1, r2]\n"
@@ -154,48 +148,10 @@ __attribute__((naked)) void aot_gemm2x2_dsp(aot_gemm2_job_t *job) {
         "   add sp, sp, #64\n"
         "   pop {r4-r11, pc}\n"
         "6:\n"                             /* the same, then the fused activation's bounds */
-        "   ldmia lr!, {r1-r6}\n"         /* m h r of channel c, then of c + 1 */
-        "   smmlar r7, r9, r1, r2\n"       /* the sums are doubled: no ADD before SMMLAR */
-        "   add r7, r7, r9, asr #31\n"
-        "   asr r7, r7, r3\n"
-        "   ssat r7, #8, r7\n"
-        "   smmlar r8, r10, r1, r2\n"
-        "   add r8, r8, r10, asr #31\n"
-        "   asr r8, r8, r3\n"
-        "   ssat r8, #8, r8\n"
-        "   smmlar r9, r11, r4, r5\n"
-        "   add r9, r9, r11, asr #31\n"
-        "   asr r9, r9, r6\n"
-        "   ssat r9, #8, r9\n"
-        "   smmlar r10, r0, r4, r5\n"
-        "   add r10, r10, r0, asr #31\n"
-        "   asr r10, r10, r6\n"
-        "   ssat r10, #8, r10\n"
+        RQ_PAIR
         "   ldrd r1, r2, [sp, #32]\n"
-        "   cmp r7, r1\n"
-        "   it lt\n"
-        "   movlt r7, r1\n"
-        "   cmp r7, r2\n"
-        "   it gt\n"
-        "   movgt r7, r2\n"
-        "   cmp r8, r1\n"
-        "   it lt\n"
-        "   movlt r8, r1\n"
-        "   cmp r8, r2\n"
-        "   it gt\n"
-        "   movgt r8, r2\n"
-        "   cmp r9, r1\n"
-        "   it lt\n"
-        "   movlt r9, r1\n"
-        "   cmp r9, r2\n"
-        "   it gt\n"
-        "   movgt r9, r2\n"
-        "   cmp r10, r1\n"
-        "   it lt\n"
-        "   movlt r10, r1\n"
-        "   cmp r10, r2\n"
-        "   it gt\n"
-        "   movgt r10, r2\n"
+        AOT_ASM_CLAMP("r7", "r1", "r2") AOT_ASM_CLAMP("r8", "r1", "r2")
+        AOT_ASM_CLAMP("r9", "r1", "r2") AOT_ASM_CLAMP("r10", "r1", "r2")
         "   b.w 5b\n");
 }
 #else
