@@ -3,32 +3,20 @@ M55, the portable packed-weights path on the host) against tflite_micro, on shap
 every edge: channel counts that are odd or not a multiple of 2/4, patch sizes not a multiple of 4,
 odd pixel counts (the GEMM's single-pixel tail), strides, SAME padding (gathered borders), dilation,
 depth multipliers, batched FULLY_CONNECTED rows, and patches too large for the GEMM (fallback)."""
-import shutil
-
 import numpy as np
 import pytest
 
 from pipeline.aot import zoo
 from pipeline.aot.compiler import GEMM_MAX_K, compile_model, pack_gemm_weights
-from pipeline.aot.host import HostModel, build_host_lib
-from pipeline.aot.reference import random_inputs, tflm_run
+
+from .exactness import device_mismatch, general_requantization, host_mismatch, needs_qemu
 
 
 def check_model(path, build_dir, seeds):
     """Host build (portable kernels, packed weights): every operator's output equals TFLM's."""
     data = path.read_bytes()
-    compiled = compile_model(data)
-    host = HostModel(compiled, build_host_lib(compiled, build_dir))
-    for seed in seeds:
-        xs = random_inputs(compiled.model, seed)
-        outs, traced = host.run(xs, trace=True)
-        ref, tensors = tflm_run(compiled.model, data, xs, all_tensors=True)
-        for s in compiled.steps:
-            t = compiled.model.tensors[s.outputs[0]]
-            got = np.frombuffer(traced[s.index], dtype=t.dtype)
-            assert np.array_equal(got, tensors[s.outputs[0]].reshape(-1)), f"{path.stem} seed {seed} op {s.index} ({s.op})"
-        for got, want in zip(outs, ref):
-            assert got.tobytes() == np.asarray(want, dtype=got.dtype).tobytes()
+    where = host_mismatch(compile_model(data), data, build_dir, seeds)
+    assert where is None, f"{path.stem}: (seed, operator) {where}"
 
 
 def _init(seed, kernel="kernel"):
@@ -218,42 +206,14 @@ def test_host_portable_path_bit_exact(name, fk_models, host_build_dir):
     check_model(fk_models[name], host_build_dir / name, seeds=range(4))
 
 
-needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-eabi-gcc", "qemu-system-arm")),
-                                reason="needs arm-none-eabi-gcc and qemu-system-arm")
-
-
 @needs_qemu
 @pytest.mark.emulator
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m55"])
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_cortex_m_kernels_bit_exact(name, target, fk_models, tmp_path):
-    from pipeline.aot.runner import run_on_device
-    from pipeline.targets import load_all
     data = fk_models[name].read_bytes()
-    c = compile_model(data)
-    samples = [random_inputs(c.model, s) for s in range(3)]
-    run = run_on_device(c, load_all().get(target), samples, tmp_path)
-    for seed, xs, got in zip(range(3), samples, run.outputs):
-        want = tflm_run(c.model, data, xs)
-        for g, w in zip(got, want):
-            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} on {target}, seed {seed}"
-
-
-def _general_requantization(compiled):
-    """The same model with the one-multiply requantization (and ADD's tables) removed: what the
-    compiler emits when a channel's multiplier is >= 0.5 or needs a left shift (quant.fast_requant
-    returns None), which the random zoo never produces on its own."""
-    from pipeline.aot.codegen import render
-    from pipeline.aot.compiler import Compiled, _pack
-    for s in compiled.steps:
-        s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb", "_wp", "_acc0"))]
-        for key in ("tables", "wpack", "dw_plane", "wstream"):
-            s.params.pop(key, None)
-        if "rq" in s.params:
-            s.params["rq"] = False
-    _pack(compiled.steps)   # packed again without the one-multiply constants (no dw_plane layers)
-    return Compiled(compiled.model, compiled.steps, compiled.memory,
-                    render(compiled.model, compiled.steps, compiled.memory))
+    where = device_mismatch(compile_model(data), data, target, tmp_path)
+    assert where is None, f"{name} on {target}: (seed, output) {where}"
 
 
 def test_plane_depthwise_is_chosen_where_it_applies(fk_models):
@@ -262,7 +222,7 @@ def test_plane_depthwise_is_chosen_where_it_applies(fk_models):
     for name, want in (("fk_dw_plane", 3), ("fk_dw_thin", 2), ("fk_depthwise", 1)):
         steps = compile_model(fk_models[name].read_bytes()).steps
         assert sum(bool(s.params.get("dw_plane")) for s in steps) == want, name
-    g = _general_requantization(compile_model(fk_models["fk_dw_plane"].read_bytes()))
+    g = general_requantization(compile_model(fk_models["fk_dw_plane"].read_bytes()))
     assert not any(s.params.get("dw_plane") for s in g.steps)
 
 
@@ -270,7 +230,7 @@ def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
     c = compile_model(fk_models["fk_depthwise"].read_bytes())
     assert all(s.params.get("rq") for s in c.steps if s.kernel in ("conv", "dwconv", "fc"))
     assert "(const aot_rq_t *)op" in c.sources.files["aot_model.c"]
-    g = _general_requantization(c)
+    g = general_requantization(c)
     assert "(const aot_rq_t *)op" not in g.sources.files["aot_model.c"]
 
 
@@ -278,13 +238,8 @@ def test_one_multiply_requantization_is_used_where_it_applies(fk_models):
                                   "fk_deep_patch"])
 def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_dir):
     data = fk_models[name].read_bytes()
-    c = _general_requantization(compile_model(data))
-    host = HostModel(c, build_host_lib(c, host_build_dir / f"general-{name}"))
-    for seed in range(3):
-        xs = random_inputs(c.model, seed)
-        got = host.run(xs)
-        for g, w in zip(got, tflm_run(c.model, data, xs)):
-            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} seed {seed}"
+    c = general_requantization(compile_model(data))
+    assert host_mismatch(c, data, host_build_dir / f"general-{name}", seeds=range(3)) is None, name
 
 
 @needs_qemu
@@ -292,15 +247,9 @@ def test_general_requantization_path_host_bit_exact(name, fk_models, host_build_
 @pytest.mark.parametrize("name", ["fk_depthwise", "fk_pointwise", "fk_dense", "fk_dw_plane", "fk_kws_like",
                                   "fk_deep_patch"])
 def test_general_requantization_path_cortex_m4_bit_exact(name, fk_models, tmp_path):
-    from pipeline.aot.runner import run_on_device
-    from pipeline.targets import load_all
     data = fk_models[name].read_bytes()
-    c = _general_requantization(compile_model(data))
-    samples = [random_inputs(c.model, s) for s in range(2)]
-    run = run_on_device(c, load_all().get("cortex-m4"), samples, tmp_path)
-    for xs, got in zip(samples, run.outputs):
-        for g, w in zip(got, tflm_run(c.model, data, xs)):
-            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), name
+    c = general_requantization(compile_model(data))
+    assert device_mismatch(c, data, "cortex-m4", tmp_path, seeds=range(2)) is None, name
 
 
 def test_in_place_operators_are_exercised_by_the_bit_exact_suite(fk_models):

@@ -2,19 +2,17 @@
 bit-exact with tflite_micro on the host and on QEMU M4/M7/M55, actually selected, smaller in the
 arena, written over the block input only where the schedule allows it, and left alone where the
 pattern does not hold."""
-import shutil
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from pipeline.aot import zoo
 from pipeline.aot.codegen import render
 from pipeline.aot.compiler import _pack, compile_model
-from pipeline.aot.host import HostModel, build_host_lib
 from pipeline.aot.lower import lower
 from pipeline.aot.plan import plan
-from pipeline.aot.reference import random_inputs, tflm_run
+
+from .exactness import device_mismatch, general_requantization, host_mismatch, needs_qemu
 
 
 def _init(seed, kernel="kernel"):
@@ -108,23 +106,6 @@ def _unfused_arena(c):
     return plan(c.model, steps).arena_bytes
 
 
-def _host_mismatch(c, data, build_dir, seeds=range(4)):
-    """The first (seed, operator) whose output differs from tflite_micro's, or None."""
-    host = HostModel(c, build_host_lib(c, build_dir))
-    for seed in seeds:
-        xs = random_inputs(c.model, seed)
-        outs, traced = host.run(xs, trace=True)
-        ref, tensors = tflm_run(c.model, data, xs, all_tensors=True)
-        for s in c.steps:
-            t = c.model.tensors[s.outputs[0]]
-            if not np.array_equal(np.frombuffer(traced[s.index], dtype=t.dtype), tensors[s.outputs[0]].reshape(-1)):
-                return seed, s.index
-        for got, want in zip(outs, ref):
-            if got.tobytes() != np.asarray(want, dtype=got.dtype).tobytes():
-                return seed, "output"
-    return None
-
-
 def test_blocks_are_fused_in_place_and_shrink_the_arena(rb_models):
     c = compile_model(rb_models["rb_blocks"].read_bytes())
     blocks = _blocks_of(c)
@@ -177,7 +158,7 @@ def test_wide_blocks_take_the_reference_loop_and_a_dilated_one_is_not_in_place(r
 def test_host_bit_exact(name, rb_models, host_build_dir):
     data = rb_models[name].read_bytes()
     c = compile_model(data)
-    assert _host_mismatch(c, data, host_build_dir / name, seeds=range(6)) is None
+    assert host_mismatch(c, data, host_build_dir / name, seeds=range(6)) is None
 
 
 def test_writing_over_x_where_the_schedule_forbids_it_is_caught(rb_models, host_build_dir):
@@ -190,11 +171,7 @@ def test_writing_over_x_where_the_schedule_forbids_it_is_caught(rb_models, host_
     mem = plan(c.model, c.steps)
     assert mem.aliases.get(five.outputs[0]) == five.inputs[0]
     bad = replace(c, memory=mem, sources=render(c.model, c.steps, mem))
-    assert _host_mismatch(bad, data, host_build_dir / "rb-forced", seeds=range(2)) == (0, five.index)
-
-
-needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-eabi-gcc", "qemu-system-arm")),
-                                reason="needs arm-none-eabi-gcc and qemu-system-arm")
+    assert host_mismatch(bad, data, host_build_dir / "rb-forced", seeds=range(2)) == (0, five.index)
 
 
 @needs_qemu
@@ -202,50 +179,22 @@ needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m55"])
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_cortex_m_bit_exact(name, target, rb_models, tmp_path):
-    from pipeline.aot.runner import run_on_device
-    from pipeline.targets import load_all
     data = rb_models[name].read_bytes()
-    c = compile_model(data)
-    samples = [random_inputs(c.model, s) for s in range(3)]
-    run = run_on_device(c, load_all().get(target), samples, tmp_path)
-    for seed, xs, got in zip(range(3), samples, run.outputs):
-        for g, w in zip(got, tflm_run(c.model, data, xs)):
-            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), f"{name} on {target}, seed {seed}"
-
-
-def _general_requantization(c):
-    """The same model without the one-multiply requantization and ADD's tables (as
-    test_fast_kernels._general_requantization, through the fused steps' parts): the ADD then runs
-    its general broadcast loop on the one-row shape."""
-    from pipeline.aot.compiler import Compiled
-    ops = [p for s in c.steps for p in (s.parts or [s])]
-    for s in ops:
-        s.consts = [k for k in s.consts if not k.name.endswith(("_rq", "_ta", "_tb", "_wp", "_acc0"))]
-        for key in ("tables", "wpack", "dw_plane"):
-            s.params.pop(key, None)
-        if "rq" in s.params:
-            s.params["rq"] = False
-    _pack(ops)
-    assert not any(s.params.get("tables") for s in ops)
-    return Compiled(c.model, c.steps, c.memory, render(c.model, c.steps, c.memory))
+    where = device_mismatch(compile_model(data), data, target, tmp_path)
+    assert where is None, f"{name} on {target}: (seed, output) {where}"
 
 
 def test_general_requantization_path_host_bit_exact(rb_models, host_build_dir):
     data = rb_models["rb_blocks"].read_bytes()
-    c = _general_requantization(compile_model(data))
+    c = general_requantization(compile_model(data))
+    assert not any(p.params.get("tables") for s in c.steps for p in (s.parts or [s]))
     assert "op3_ta" not in c.sources.files["aot_model.c"] and len(_blocks_of(c)) == 3
-    assert _host_mismatch(c, data, host_build_dir / "rb-general") is None
+    assert host_mismatch(c, data, host_build_dir / "rb-general") is None
 
 
 @needs_qemu
 @pytest.mark.emulator
 def test_general_requantization_path_cortex_m4_bit_exact(rb_models, tmp_path):
-    from pipeline.aot.runner import run_on_device
-    from pipeline.targets import load_all
     data = rb_models["rb_blocks"].read_bytes()
-    c = _general_requantization(compile_model(data))
-    samples = [random_inputs(c.model, s) for s in range(2)]
-    run = run_on_device(c, load_all().get("cortex-m4"), samples, tmp_path)
-    for xs, got in zip(samples, run.outputs):
-        for g, w in zip(got, tflm_run(c.model, data, xs)):
-            assert g.tobytes() == np.asarray(w, dtype=g.dtype).tobytes()
+    c = general_requantization(compile_model(data))
+    assert device_mismatch(c, data, "cortex-m4", tmp_path, seeds=range(2)) is None
