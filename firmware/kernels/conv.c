@@ -77,6 +77,11 @@ static inline void fill_bytes(int8_t *d, int8_t v, int32_t n) {
     for (; n > 0; --n) *d++ = v;
 }
 
+/* 1x1, stride 1, no padding: output pixel p reads input pixel p, in + p * in_c. */
+static inline int pointwise(const aot_conv_t *p) {
+    return p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+}
+
 /* The im2col patch of output pixel `pix` (b, oy, ox flattened): K = k_h * k_w * in_c values in the
  * filter's [ky][kx][ic] order, out-of-bounds taps holding the input zero point (-in_offset), which
  * contributes exactly 0 to sum (x + in_offset) * w. A 1x1 tap inside the input needs no copy. */
@@ -85,8 +90,7 @@ static inline void fill_bytes(int8_t *d, int8_t v, int32_t n) {
  * more than a third of the layer. */
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 static const int8_t *conv_patch(const aot_conv_t *p, const int8_t *in, int32_t pix, int8_t *buf) {
-    if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0)
-        return in + (size_t)pix * p->in_c;   /* pointwise: pixel pix itself, no division */
+    if (pointwise(p)) return in + (size_t)pix * p->in_c;   /* pixel pix itself, no division */
     const int32_t hw = p->out_h * p->out_w;
     const int32_t b = pix / hw, r = pix - b * hw, oy = r / p->out_w, ox = r - oy * p->out_w;
     const int8_t *inb = in + (size_t)b * p->in_h * p->in_w * p->in_c;
@@ -213,8 +217,7 @@ void aot_conv_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     const int inplace = in == out;
     int32_t pix = 0;
 #if defined(AOT_GEMM_DSP)
-    if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-        n >= 2 && aot_gemm_pointwise_dsp(&g, in, n / 2, out, scratch)) {
+    if (pointwise(p) && n >= 2 && aot_gemm_pointwise_dsp(&g, in, n / 2, out, scratch)) {
         pix = n & ~1;            /* pixel p is in + p * K: the whole layer in one call */
         out += (size_t)pix * p->out_c;
     }
