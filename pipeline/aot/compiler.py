@@ -93,6 +93,13 @@ def takes_dw_plane(s: Step) -> bool:
             and bool(p.get("rq")) and p["in_h"] + 3 <= DW_PLANE_COL and dw_plane_bytes(p) <= DW_PLANE_MAX_BYTES)
 
 
+def int32_halves(words: np.ndarray) -> np.ndarray:
+    """int32 words (any int dtype, wrapped to 32 bits) as their little-endian int16 halves, low
+    first, shape [..., 2n]: how the templates' int16 `_wp` arrays carry the kernels' int32 records."""
+    u = (np.asarray(words, np.int64) & 0xFFFFFFFF).astype(np.uint32)
+    return u.view(np.uint16).astype(np.int16)
+
+
 def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndarray:
     """Per channel the 13 int32 words dw_plane.c reads, as int16 halves (the template's wpack type):
     [2*acc0 x 4][K0 K0' K1 K1' K2 K2'][m h r], where
@@ -109,8 +116,7 @@ def pack_dw_plane(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndarray
     rec[:, 0:4] = (2 * acc0)[:, None]
     rec[:, 4:10] = k_words.reshape(c, 6)
     rec[:, 10:13] = rq.reshape(c, 3)
-    u = (rec & 0xFFFFFFFF).astype(np.uint32)
-    return u.view(np.uint16).astype(np.int16).reshape(-1)
+    return int32_halves(rec).reshape(-1)
 
 
 # Halfwords before and after a channel pair's weights in the GEMM stream (pack_gemm_stream): four
@@ -132,12 +138,7 @@ def pack_gemm_stream(w: np.ndarray, acc0: np.ndarray, rq: np.ndarray) -> np.ndar
     r = np.broadcast_to(np.asarray(rq, np.int64).reshape(-1, 3), (oc, 3))
     if oc % 2:
         r = np.concatenate([r, r[-1:]])
-    r = r.reshape(-1, 6)
-
-    def halves(words: np.ndarray) -> np.ndarray:
-        return (np.asarray(words, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(np.uint16).astype(np.int16) \
-            .reshape(words.shape[0], -1)
-    return np.concatenate([halves(a), body, halves(r)], axis=1).reshape(-1)
+    return np.concatenate([int32_halves(a), body, int32_halves(r.reshape(-1, 6))], axis=1).reshape(-1)
 
 
 def gemm_acc0_layout(acc0: np.ndarray) -> np.ndarray:
