@@ -1,14 +1,17 @@
 # The two commands in the README: `make run` and `make test`. Both set everything up first.
-# setup is idempotent: apt runs only for missing packages, pip only when pyproject.toml changed.
+# setup is idempotent: apt runs only for missing packages, pip only when the lock changed.
+# pyproject.toml keeps the dependency ranges; deps/lock.txt (written by `make lock`) is what installs.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# .ci/run points VENV at a temporary folder, so every CI run proves a fresh install from the lock.
+VENV ?= .venv
+LOCK := deps/lock.txt
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^[[:space:]]*\#' deps/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: setup apt run test bench clean
+.PHONY: setup apt lock run test bench clean
 
 setup: apt $(STAMP)
 
@@ -19,11 +22,14 @@ apt:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK) deps/lock.py
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e .
+	$(PYTHON) deps/lock.py sync $(VENV)
 	@touch $(STAMP)
+
+# Re-resolve pyproject.toml's ranges in a throwaway venv and pin the result (commit the lock).
+lock:
+	$(PYTHON) deps/lock.py write
 
 run: setup
 	$(VENV)/bin/pipeline build --target rpi

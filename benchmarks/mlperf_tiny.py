@@ -66,8 +66,13 @@ def _tf():
     return tf
 
 
+def _keras():
+    from pipeline.keras_api import keras3  # Keras 3 by name, never whatever tf.keras resolved to
+    return keras3()
+
+
 def _he(seed: int):
-    return _tf().keras.initializers.HeNormal(seed=seed)
+    return _keras().initializers.HeNormal(seed=seed)
 
 
 class _Seeds:
@@ -82,20 +87,20 @@ class _Seeds:
 
 
 def _bn(s: _Seeds):
-    tf = _tf()
-    return tf.keras.layers.BatchNormalization(
-        gamma_initializer=tf.keras.initializers.RandomUniform(0.6, 1.4, seed=s()),
-        beta_initializer=tf.keras.initializers.RandomNormal(0.0, 0.2, seed=s()))
+    keras = _keras()
+    return keras.layers.BatchNormalization(
+        gamma_initializer=keras.initializers.RandomUniform(0.6, 1.4, seed=s()),
+        beta_initializer=keras.initializers.RandomNormal(0.0, 0.2, seed=s()))
 
 
 def _conv_bn_relu(x, s, filters, kernel, strides=1):
-    L = _tf().keras.layers
+    L = _keras().layers
     x = L.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, kernel_initializer=_he(s()))(x)
     return L.ReLU()(_bn(s)(x))
 
 
 def _dw_bn_relu(x, s, strides=1):
-    L = _tf().keras.layers
+    L = _keras().layers
     x = L.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False, depthwise_initializer=_he(s()))(x)
     return L.ReLU()(_bn(s)(x))
 
@@ -103,15 +108,15 @@ def _dw_bn_relu(x, s, strides=1):
 def _dense(units, s):
     """Dense with He kernels and small non-zero biases (a zero bias is dropped by the converter,
     and trained classifiers never have one)."""
-    tf = _tf()
-    return tf.keras.layers.Dense(units, kernel_initializer=_he(s()),
-                                 bias_initializer=tf.keras.initializers.RandomNormal(0.0, 0.1, seed=s()))
+    keras = _keras()
+    return keras.layers.Dense(units, kernel_initializer=_he(s()),
+                              bias_initializer=keras.initializers.RandomNormal(0.0, 0.1, seed=s()))
 
 
 def _head(x, s, classes):
     """Whole-map AVERAGE_POOL_2D + Flatten + Dense (logits). The converter folds the Flatten into
     a rank-4 FULLY_CONNECTED; `_explicit_reshape_before_fc` puts a real RESHAPE to [1, C] back."""
-    L = _tf().keras.layers
+    L = _keras().layers
     x = L.AveragePooling2D(pool_size=tuple(int(d) for d in x.shape[1:3]))(x)
     x = L.Flatten()(x)
     x = _dense(classes, s)(x)
@@ -120,7 +125,7 @@ def _head(x, s, classes):
 
 def kws_dscnn(seed: int = SEED, batch_size: int | None = 1):
     """DS-CNN (MLPerf Tiny KWS): conv 10x4/2 64ch, 4 x (dw 3x3 + pw 1x1, 64ch), avgpool, FC 12."""
-    L = _tf().keras.layers
+    L = _keras().layers
     s = _Seeds(seed)
     x = inp = L.Input((49, 10, 1), batch_size=batch_size)
     x = _conv_bn_relu(x, s, 64, (10, 4), strides=(2, 2))
@@ -132,7 +137,7 @@ def kws_dscnn(seed: int = SEED, batch_size: int | None = 1):
 
 def vww_mobilenet_v1_025(seed: int = SEED, batch_size: int | None = 1):
     """MobileNetV1 alpha 0.25 at 96x96x3 (MLPerf Tiny VWW), 2 classes."""
-    L = _tf().keras.layers
+    L = _keras().layers
     s = _Seeds(seed)
     x = inp = L.Input((96, 96, 3), batch_size=batch_size)
     x = _conv_bn_relu(x, s, 8, 3, strides=2)
@@ -145,7 +150,7 @@ def vww_mobilenet_v1_025(seed: int = SEED, batch_size: int | None = 1):
 
 def ic_resnet8(seed: int = SEED, batch_size: int | None = 1):
     """ResNet-8 (MLPerf Tiny IC) for 32x32x3 CIFAR-10: 16 -> 3 residual stacks (16, 32, 64)."""
-    L = _tf().keras.layers
+    L = _keras().layers
     s = _Seeds(seed)
     x = inp = L.Input((32, 32, 3), batch_size=batch_size)
     x = _conv_bn_relu(x, s, 16, 3)
@@ -161,7 +166,7 @@ def ic_resnet8(seed: int = SEED, batch_size: int | None = 1):
 
 def ad_autoencoder(seed: int = SEED, batch_size: int | None = 1):
     """FC autoencoder (MLPerf Tiny AD): 640 -> 128 x4 -> 8 -> 128 x4 -> 640, BN + ReLU inside."""
-    L = _tf().keras.layers
+    L = _keras().layers
     s = _Seeds(seed)
     x = inp = L.Input((640,), batch_size=batch_size)
     for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
@@ -219,19 +224,19 @@ def model_path(name: str, out_dir: Path = MLPERF_DIR) -> Path:
 
 def convert(name: str) -> bytes:
     """Build the Keras model, set real BN statistics, full-int8 convert (int8 in/out)."""
-    tf = _tf()
+    tf, keras = _tf(), _keras()
     builder, sampler = MODELS[name]
     rng = np.random.default_rng(SEED)
     # BN statistics on a batch-agnostic copy, then the same weights into the batch-1 model that is
     # converted (static shapes in the .tflite).
-    tf.keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(SEED)
     inp, out = builder(SEED, batch_size=None)
-    stats_model = tf.keras.Model(inp, out)
+    stats_model = keras.Model(inp, out)
     shape = tuple(int(d) for d in inp.shape[1:])
     _set_bn_statistics(stats_model, sampler(rng, (BN_BATCH, *shape)))
-    tf.keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(SEED)
     inp, out = builder(SEED, batch_size=1)
-    model = tf.keras.Model(inp, out)
+    model = keras.Model(inp, out)
     model.set_weights(stats_model.get_weights())
     reps = [sampler(rng, (1, *shape)) for _ in range(CALIBRATION_SAMPLES)]
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -304,10 +309,10 @@ def _explicit_reshape_before_fc(model_bytes: bytes) -> bytes:
 def _set_bn_statistics(model, batch: np.ndarray) -> None:
     """Give every BatchNormalization the real mean/variance of its input, in graph order, so
     each BN sees the already-normalized activations of the ones before it."""
-    tf = _tf()
-    bns = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    keras = _keras()
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     for bn in bns:
-        probe = tf.keras.Model(model.inputs, bn.input)
+        probe = keras.Model(model.inputs, bn.input)
         acts = np.asarray(probe(batch, training=False))
         axes = tuple(range(acts.ndim - 1))
         mean, var = acts.mean(axis=axes), acts.var(axis=axes)

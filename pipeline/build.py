@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from . import interrupt
 from .atomic import atomic_dir, sha256_file, write_json
 from .cache import StageCache, stage_key
 from .config import Config
@@ -127,6 +128,7 @@ def _run_chain(
                 if not isinstance(art, Artifact):
                     raise TypeError(f"stage {stage.NAME} returned {type(art).__name__}, not an Artifact")
                 _test_hold(stage.NAME)
+                interrupt.raise_if_received()  # a swallowed Ctrl-C never commits a cache entry
                 return art
 
             try:

@@ -235,7 +235,13 @@ def train(config_path, dataset, out):
     train_command(cfg, out)
 
 
+INTERRUPTED = "interrupted; finished stages are cached, the next build resumes after them"
+
+
 def main(argv: list[str] | None = None) -> None:
+    from . import interrupt
+
+    interrupt.install()
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="pipeline")
     except PipelineError as err:
@@ -245,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         # click turns Ctrl-C into Abort; either way: one line, exit 130, nothing half-written
-        click.echo("interrupted; finished stages are cached, the next build resumes after them", err=True)
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except click.ClickException as err:
         err.show()
@@ -253,8 +259,16 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as err:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        from .dependencies import describe, failed_dependency
         from .errors import DISK_FULL_ERRNOS, DiskFull
 
+        if interrupt.received():  # a Ctrl-C that surfaced as another exception (interrupt.py)
+            click.echo(INTERRUPTED, err=True)
+            sys.exit(130)
+        package = failed_dependency(err)
+        if package is not None and not _State.debug:
+            click.echo(f"error: {describe(err, package)}", err=True)
+            sys.exit(2)
         if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS and not _State.debug:
             disk_full = DiskFull(err.filename or "an artifact")  # a stage writing its own files
             click.echo(f"error: {disk_full}", err=True)

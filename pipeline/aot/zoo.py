@@ -11,17 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
+from ..keras_api import keras3
 
 
 def _layers():
-    import tensorflow as tf
-    return tf.keras.layers
+    return keras3().layers
 
 
 def _init(seed: int, kernel: str = "kernel"):
-    import tensorflow as tf
-    return {f"{kernel}_initializer":tf.keras.initializers.RandomNormal(0.0, 0.5, seed=seed),
-            "bias_initializer": tf.keras.initializers.RandomNormal(0.0, 0.3, seed=seed + 1)}
+    init = keras3().initializers
+    return {f"{kernel}_initializer": init.RandomNormal(0.0, 0.5, seed=seed),
+            "bias_initializer": init.RandomNormal(0.0, 0.3, seed=seed + 1)}
 
 
 def _conv_stack():
@@ -110,11 +110,10 @@ def _activations():
 
 
 def _broadcast():
-    import tensorflow as tf
     L = _layers()
     x = inp = L.Input((5, 6, 3), batch_size=1)
     x = L.Conv2D(4, 3, padding="same", **_init(61))(x)
-    m = tf.keras.ops.mean(x, axis=(1, 2), keepdims=True)          # MEAN keep_dims
+    m = keras3().ops.mean(x, axis=(1, 2), keepdims=True)          # MEAN keep_dims
     g = L.Activation("sigmoid")(L.Conv2D(4, 1, **_init(63))(m))     # squeeze-excite gate
     y = x + m                                                        # broadcast ADD
     y = y * g                                                        # broadcast MUL
@@ -131,12 +130,10 @@ def _float_edges():
 def _means():
     """Two outputs; MEAN keep_dims over n = 81 and n = 30 (30: the multiplier with 1/n folded
     in is not normalised, where a naive requantization differs from TFLM)."""
-    import tensorflow as tf
-    L = _layers()
+    L, ops = _layers(), keras3().ops
     a = L.Input((9, 9, 2), batch_size=1)
     b = L.Conv2D(4, (5, 4), **_init(91))(a)
-    return a, [tf.keras.ops.mean(a, axis=(1, 2), keepdims=True),
-               tf.keras.ops.mean(b, axis=(1, 2), keepdims=True)]
+    return a, [ops.mean(a, axis=(1, 2), keepdims=True), ops.mean(b, axis=(1, 2), keepdims=True)]
 
 
 def _unsupported():
@@ -161,7 +158,7 @@ FLOAT_IO = {"float_edges"}
 def convert(inp, out, seed: int = 0, samples: int = 24, int8_io: bool = True) -> bytes:
     """Full-int8 conversion (int8 in/out) with a seeded representative dataset."""
     import tensorflow as tf
-    model = tf.keras.Model(inp, out)
+    model = keras3().Model(inp, out)
     ins = inp if isinstance(inp, list) else [inp]
     shapes = [tuple(int(d) for d in i.shape) for i in ins]
     rng = np.random.default_rng(seed)
@@ -178,14 +175,13 @@ def convert(inp, out, seed: int = 0, samples: int = 24, int8_io: bool = True) ->
 
 def build(names: list[str] | None, out_dir: Path) -> dict[str, Path]:
     """Write <name>.tflite for each zoo model into out_dir (skips files already there)."""
-    import tensorflow as tf
     out_dir = Path(out_dir)
     paths = {}
     builders = {**ZOO, **REJECTS}
     for name in names or list(ZOO):
         path = out_dir / f"{name}.tflite"
         if not path.exists():
-            tf.keras.utils.set_random_seed(0)
+            keras3().utils.set_random_seed(0)
             inp, out = builders[name]()
             atomic.write_bytes(path, convert(inp, out, int8_io=name not in FLOAT_IO))
         paths[name] = path

@@ -113,10 +113,11 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, log: Path,
             kwargs["overwrite_input_shape"] = [f"{name}:{','.join(str(d) for d in want)}"]
     out_dir = Path(out_dir)
     with quiet(log):
-        try:
-            import onnx2tf
+        from ..keras_api import onnx2tf
 
-            onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(out_dir),
+        converter = onnx2tf()  # outside the try: a failed import is an environment error (cli.py)
+        try:
+            converter.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(out_dir),
                             non_verbose=True, not_use_onnxsim=True, **kwargs)
         except BaseException as err:  # noqa: BLE001 - onnx2tf calls sys.exit on some errors
             if isinstance(err, KeyboardInterrupt):
@@ -125,9 +126,9 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, log: Path,
                 f"onnx2tf could not convert {onnx_path.name}: {_first_line(err)} (log: {log})") from None
         finally:
             try:
-                import tf_keras
+                from ..keras_api import tf_keras
 
-                tf_keras.backend.clear_session()
+                tf_keras().backend.clear_session()
             except Exception:  # noqa: BLE001
                 pass
     if not (out_dir / "saved_model.pb").exists():

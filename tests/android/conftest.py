@@ -36,19 +36,21 @@ def tiny(tmp_path_factory):
     """A small Keras CNN, trained a few epochs and converted to full int8 (int8 in/out) with TFLite."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
 
     tf.random.set_seed(0)
     rng = np.random.default_rng(0)
     x_raw, y = _raw_samples(rng, 600)
     x = (x_raw - MEAN) / STD  # the data stage stores normalised, channels-first arrays
     x_cl = np.transpose(x, (0, 2, 3, 1))
-    model = tf.keras.Sequential([
-        tf.keras.Input((4, 4, 2)),
-        tf.keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        tf.keras.layers.GlobalAveragePooling2D(),
-        tf.keras.layers.Dense(3),
+    model = keras.Sequential([
+        keras.Input((4, 4, 2)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(3),
     ])
-    model.compile(optimizer=tf.keras.optimizers.Adam(0.02), loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_cl[:500], y[:500], epochs=30, batch_size=32, verbose=0)
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]

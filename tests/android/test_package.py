@@ -143,8 +143,10 @@ def test_host_accuracy_is_recorded_and_bundled(packaged, tiny):
 
 def test_float_model_is_refused(tmp_path, tiny):
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
 
-    m = tf.keras.Sequential([tf.keras.Input((4, 4, 2)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(3)])
+    m = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Flatten(), keras.layers.Dense(3)])
     path = tmp_path / "float.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(m).convert())
     with pytest.raises(PipelineError, match="full-int8"):

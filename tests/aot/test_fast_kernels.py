@@ -126,10 +126,12 @@ MODELS = {"fk_kws_like": _kws_like, "fk_deep_patch": _deep_patch, "fk_pointwise"
 @pytest.fixture(scope="module")
 def fk_models(tmp_path_factory):
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
     out = tmp_path_factory.mktemp("fk")
     paths = {}
     for name, builder in MODELS.items():
-        tf.keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(0)
         inp, o = builder()
         path = out / f"{name}.tflite"
         path.write_bytes(zoo.convert(inp, o))

@@ -85,10 +85,12 @@ MODELS = {"rb_blocks": _blocks, "rb_apart": _blocks_apart, "rb_wide": _blocks_wi
 @pytest.fixture(scope="module")
 def rb_models(tmp_path_factory):
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
     out = tmp_path_factory.mktemp("rb")
     paths = {}
     for name, builder in MODELS.items():
-        tf.keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(0)
         inp, o = builder()
         path = out / f"{name}.tflite"
         path.write_bytes(zoo.convert(inp, o))

@@ -78,10 +78,12 @@ def test_ours_and_bakenn_measured_the_same_way_on_m4(ad_case, tmp_path):
 def test_rejected_model_keeps_bakenn_error_message(bakenn_python, tmp_path):
     """A model bakenn cannot import yields its exact message (the suite shows it, not a gap)."""
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
 
-    inp = tf.keras.layers.Input((8,), batch_size=1)
-    out = tf.keras.layers.Activation("tanh")(tf.keras.layers.Dense(4, bias_initializer="ones")(inp))
-    conv = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inp, out))
+    inp = keras.layers.Input((8,), batch_size=1)
+    out = keras.layers.Activation("tanh")(keras.layers.Dense(4, bias_initializer="ones")(inp))
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: ([np.random.default_rng(0).normal(size=(1, 8)).astype(np.float32)]
                                            for _ in range(8))

@@ -49,17 +49,19 @@ def test_explicit_reshape_keeps_tflm_numerics():
     byte-identical outputs for the converter's rank-4 FC graph and for the rewritten one."""
     import numpy as np
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
     from tflite_micro.python.tflite_micro import runtime
 
     from pipeline.tflite import read_model
 
-    L = tf.keras.layers
-    tf.keras.utils.set_random_seed(0)
+    L = keras.layers
+    keras.utils.set_random_seed(0)
     inp = L.Input((6, 6, 3), batch_size=1)
     x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
     x = L.Flatten()(L.AveragePooling2D(6)(x))
     out = L.Dense(5, bias_initializer="ones")(x)
-    conv = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inp, out))
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     reps = [np.random.default_rng(i).uniform(0, 1, (1, 6, 6, 3)).astype(np.float32) for i in range(8)]
     conv.representative_dataset = lambda: ([r] for r in reps)

@@ -29,19 +29,21 @@ def dataset(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def make_artifacts(root: Path) -> dict[str, Artifact]:
     """Train 3 epochs, convert to full int8; returns {'convert': ..., 'data': ...} artifacts."""
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
 
-    tf.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     x_train, y_train = dataset(512, 1)
     x_test, y_test = dataset(200, 2)
     to_nhwc = lambda a: a.transpose(0, 2, 3, 1)  # noqa: E731
-    model = tf.keras.Sequential([
-        tf.keras.Input((8, 8, 1)),
-        tf.keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        tf.keras.layers.AveragePooling2D(4),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(4),
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.AveragePooling2D(4),
+        keras.layers.Flatten(),
+        keras.layers.Dense(4),
     ])
-    model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(to_nhwc(x_train), y_train, epochs=8, batch_size=32, verbose=0)
 
     def rep():
@@ -99,10 +101,12 @@ def quantize_nhwc(model: Path, x_nchw: np.ndarray) -> np.ndarray:
 def two_output_model(path: Path) -> Path:
     """A full-int8 model with two outputs (for the .npz outputs path of `pipeline run`)."""
     import tensorflow as tf
+    from pipeline.keras_api import keras3
+    keras = keras3()
 
-    inp = tf.keras.Input((6,))
-    h = tf.keras.layers.Dense(5, activation="relu")(inp)
-    model = tf.keras.Model(inp, [tf.keras.layers.Dense(3, name="a")(h), tf.keras.layers.Dense(2, name="b")(h)])
+    inp = keras.Input((6,))
+    h = keras.layers.Dense(5, activation="relu")(inp)
+    model = keras.Model(inp, [keras.layers.Dense(3, name="a")(h), keras.layers.Dense(2, name="b")(h)])
     rng = np.random.default_rng(0)
 
     def rep():

@@ -45,11 +45,13 @@ def models(tmp_path_factory):
     flt = base / "float_only.tflite"
     if not flt.exists():
         import tensorflow as tf
+        from pipeline.keras_api import keras3
+        keras = keras3()
 
-        tf.keras.utils.set_random_seed(0)
-        inp = tf.keras.layers.Input((16,), batch_size=1)
-        out = tf.keras.layers.Dense(4)(inp)
-        data = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inp, out)).convert()
+        keras.utils.set_random_seed(0)
+        inp = keras.layers.Input((16,), batch_size=1)
+        out = keras.layers.Dense(4)(inp)
+        data = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out)).convert()
         flt.write_bytes(data)
     paths["float"] = flt
     return paths

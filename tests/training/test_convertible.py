@@ -14,12 +14,14 @@ ALLOWED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MEAN", "PAD", "RE
 
 
 def _convert(model, shape, tmp_path) -> tuple[bytes, set[str]]:
-    tf = pytest.importorskip("tensorflow")
-    onnx2tf = pytest.importorskip("onnx2tf")
+    import tensorflow as tf
+
+    from pipeline.keras_api import onnx2tf
+
     model.eval()
     onnx_path = tmp_path / "m.onnx"
     torch.onnx.export(model, torch.zeros(1, *shape), str(onnx_path), dynamo=False, opset_version=17)
-    onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(tmp_path / "sm"), non_verbose=True)
+    onnx2tf().convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(tmp_path / "sm"), non_verbose=True)
     conv = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "sm"))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     order = (0, 2, 3, 1) if len(shape) == 3 else (0, 2, 1)
