@@ -1,7 +1,8 @@
 """bakenn (PyPI, Apache-2.0) as a side-by-side peer on the same QEMU Cortex-M boards as our engine.
 
-- bakenn lives in its own virtualenv (build/bench/venv-bakenn, `pip install 'bakenn[tflite]'`,
-  not its torch extra: that wants torch<2.11) created on first use. It is only ever run, never
+- bakenn lives in its own virtualenv (build/bench/venv-bakenn, installed exactly from
+  deps/peers/bakenn.txt, the lock of `bakenn[tflite]==1.0.0` — not its torch extra: that wants
+  torch<2.11) created on first use and re-created when the lock changes. It is only ever run, never
   imported into this process, and nothing it generates is kept outside build/.
 - `compile_model` runs `bakenn.compile_tflite(path, out_dir, name=..., target="cortex-m4",
   backend_options=CBackendOptions(kernel_policy=STATIC_PRIORITY, enable_cmsis_nn=True))`: its
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -31,7 +33,9 @@ from pipeline import atomic
 from ..common import BUILD_DIR
 
 VENV = BUILD_DIR / "venv-bakenn"
-REQUIREMENT = "bakenn[tflite]"
+# The peer's whole set, pinned by `make lock` (deps/lock.py write_peer) from deps/peers/bakenn.in.
+LOCK = Path(__file__).resolve().parents[2] / "deps" / "peers" / "bakenn.txt"
+REQUIREMENT = f"-r {LOCK.name}"
 OUT_ROOT = BUILD_DIR / "bakenn"
 PROFILE = "cortex-m4"  # bakenn 1.0's only DSP-capable Arm profile
 SHIM_NAME = "bakenn_shim.c"
@@ -49,22 +53,24 @@ def ensure_venv(log=None, timeout_s: float = 600.0) -> Path:
     """The venv's python, creating the venv and installing bakenn once."""
     py = venv_python()
     marker = VENV / ".bakenn-installed"
-    if marker.exists() and py.exists():
+    lock_digest = atomic.sha256_file(LOCK)[:16]
+    if marker.exists() and py.exists() and marker.read_text().split()[1:] == [lock_digest]:
         return py
     say = log or (lambda _m: None)
-    say(f"   creating {VENV} and installing {REQUIREMENT!r} (once)")
+    say(f"   creating {VENV} and installing {REQUIREMENT!r} (once per lock)")
+    shutil.rmtree(VENV, ignore_errors=True)  # an older lock's venv: start clean, never on top of it
     try:
         if not py.exists():
             subprocess.run([sys.executable, "-m", "venv", str(VENV)],
                            check=True, capture_output=True, text=True, timeout=timeout_s)
-        res = subprocess.run([str(py), "-m", "pip", "install", "-q", REQUIREMENT], capture_output=True, text=True,
-                             timeout=timeout_s)
+        res = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "-r", str(LOCK)],
+                             capture_output=True, text=True, timeout=timeout_s)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as err:
         raise BakennUnavailable(f"cannot create the bakenn venv: {err}") from None
     if res.returncode != 0:
         last = [ln for ln in res.stderr.strip().splitlines() if ln.strip() and "is ignored" not in ln]
         raise BakennUnavailable(f"pip install {REQUIREMENT!r} failed: {last[-1] if last else res.returncode}")
-    atomic.write_text(marker, version(py) + "\n")
+    atomic.write_text(marker, f"{version(py)} {lock_digest}\n")
     return py
 
 

@@ -216,3 +216,13 @@ def test_ctrl_c_inside_a_native_module_init_is_an_interrupt(tmp_path):
     assert res.returncode == 130, res.stderr[-2000:]
     assert res.stderr.strip().splitlines() == [
         "interrupted; finished stages are cached, the next build resumes after them"]
+
+
+def test_each_benchmark_peer_lock_pins_what_its_input_asks():
+    for source in sorted((REPO / "deps" / "peers").glob("*.in")):
+        pins, _ = lock.read_lock(source.with_suffix(".txt"))
+        for line in source.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                req = Requirement(line)
+                assert req.specifier.contains(pins.get(lock.canonical(req.name), "0"), prereleases=True), \
+                    f"{source.name}: {req} not pinned in {source.with_suffix('.txt').name}: run `make lock`"
