@@ -17,34 +17,22 @@ from pathlib import Path
 from types import ModuleType
 
 from .atomic import sha256_file
+from .code_closure import code_files
 from .stages.base import META_FILE, Artifact
 
 TMP_PREFIX = ".tmp-"
 PACKAGE_ROOT = Path(__file__).resolve().parent
-# Files that make up "the code" of a stage (templates and C kernels change outputs too).
-CODE_SUFFIXES = {".py", ".j2", ".c", ".h", ".ld", ".S", ".txt", ".json", ".sh", ".kts", ".kt", ".toml"}
 
 
-def code_digest(stage: ModuleType) -> str:
-    """sha256 over the stage module's source and the code it declares in CODE_DEPS.
-
-    CODE_DEPS names packages/modules relative to the repository (e.g. "pipeline/training",
-    "firmware"), so editing a training loop retrains, while editing the report renderer does not.
-    """
+def code_digest(stage: ModuleType, root: Path | None = None) -> str:
+    """sha256 over the stage's code: its module and everything it imports from this package, with
+    the data files beside them (derived, see code_closure.py), so editing any of it re-runs the
+    stage and editing anything else does not."""
+    repo = Path(root) if root is not None else PACKAGE_ROOT.parent
+    module = Path(stage.__file__) if root is None else repo / Path(stage.__file__).resolve().relative_to(PACKAGE_ROOT.parent)
     h = hashlib.sha256()
-    paths = [Path(stage.__file__)]
-    repo = PACKAGE_ROOT.parent
-    for dep in getattr(stage, "CODE_DEPS", ()):
-        p = repo / dep
-        if p.is_dir():
-            paths.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in CODE_SUFFIXES
-                                and "__pycache__" not in f.parts))
-        elif p.with_suffix(".py").is_file():
-            paths.append(p.with_suffix(".py"))
-        elif p.is_file():
-            paths.append(p)
-    for p in paths:
-        h.update(str(p.relative_to(repo) if p.is_relative_to(repo) else p.name).encode())
+    for p in code_files(module, repo):
+        h.update(str(p.relative_to(repo.resolve())).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
 

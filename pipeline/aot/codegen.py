@@ -13,6 +13,9 @@ from .plan import MemoryPlan, tensor_bytes
 
 ENGINE_VERSION = "0.1"
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+# Read by path, not imported: its C sources enter the cache key of every stage that imports this
+# module (pipeline/code_closure.py).
+CODE_DATA = ("firmware",)
 TEMPLATES = FIRMWARE_DIR / "templates"
 KERNELS = FIRMWARE_DIR / "kernels"
 

@@ -4,15 +4,15 @@
     INPUTS: tuple[str, ...]        # upstream stage names whose artifacts `run` receives
     CONFIG_SECTIONS: tuple[str, ...]  # config sections it reads; only these enter its cache key
     TARGET_FIELDS: tuple[str, ...] # target fields it reads (e.g. "flash_kb"); () = target-independent
-    CODE_DEPS: tuple[str, ...]     # optional: repo paths whose code enters the key ("pipeline/training")
     OPTION_KEYS: tuple[str, ...]   # optional: CLI options that enter the key ("device", "engine")
     def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact
 
 `run` writes its files into `ctx.out_dir` (a temporary directory that becomes the cache entry
 atomically when `run` returns) and returns `ctx.artifact(meta)`. It must not write anywhere else
 except through `ctx.out_dir`: a killed build then leaves no partial cache entry.
-The cache key is sha256(stage source code + CONFIG_SECTIONS values + TARGET_FIELDS values +
-input artifact digests), so changing a stage's code or config re-runs it and everything after it.
+The cache key is sha256(stage code + CONFIG_SECTIONS values + TARGET_FIELDS values + input
+artifact digests), so changing a stage's code or config re-runs it and everything after it. The
+stage code is derived from its imports (pipeline/code_closure.py), never listed by hand.
 """
 from __future__ import annotations
 

@@ -10,8 +10,6 @@ CONFIG_SECTIONS = ("bench",)
 TARGET_FIELDS = ("id", "kind", "arch", "core", "clock_mhz", "threads", "emulator", "board", "default_device")
 # Where and how it ran is part of what was measured: a different device is a different result.
 OPTION_KEYS = ("device", "kernels", "threads", "warmup", "runs", "benchmark_model", "engine")
-CODE_DEPS = ("pipeline/adapters", "pipeline/aot", "pipeline/bundle", "pipeline/emulators", "pipeline/ssh",
-             "pipeline/android", "firmware")
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:

@@ -33,7 +33,6 @@ NAME = "compress"
 INPUTS = ("data", "teacher", "distill")
 CONFIG_SECTIONS = ("student", "distill", "prune", "quantize")
 TARGET_FIELDS: tuple[str, ...] = ()
-CODE_DEPS = ("pipeline/training", "pipeline/models")  # editing training code retrains
 
 REPORT_KEYS = ("accuracy", "params", "macs", "epochs", "wall_s")
 

@@ -19,7 +19,6 @@ NAME = "convert"
 INPUTS = ("data", "compress",)
 CONFIG_SECTIONS = ("convert", "quantize",)
 TARGET_FIELDS: tuple[str, ...] = ("kind",)
-CODE_DEPS = ("pipeline/convert", "pipeline/opsets", "pipeline/models", "pipeline/tflite")  # the code behind this stage: editing it re-runs the stage
 
 STUDENT_FILE = "student.pt"
 

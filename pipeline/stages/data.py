@@ -8,7 +8,6 @@ NAME = "data"
 INPUTS: tuple[str, ...] = ()
 CONFIG_SECTIONS = ("data",)
 TARGET_FIELDS: tuple[str, ...] = ()
-CODE_DEPS = ("pipeline/data",)  # the code behind this stage: editing it re-runs the stage
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:

@@ -29,7 +29,6 @@ NAME = "distill"
 INPUTS = ("data", "teacher")
 CONFIG_SECTIONS = ("teacher", "student", "distill")
 TARGET_FIELDS = ("flash_kb", "ram_kb")
-CODE_DEPS = ("pipeline/training", "pipeline/models")  # editing training code retrains
 
 
 def choose_student(input_shape, num_classes: int, scfg, flash_kb: float, ram_kb: float,

@@ -13,7 +13,6 @@ TARGET_FIELDS = ("id", "kind", "arch", "core", "fpu", "clock_mhz", "flash_kb", "
 
 
 OPTION_KEYS = ("engine", "tflm_dir", "android_package")
-CODE_DEPS = ("pipeline/adapters", "pipeline/aot", "pipeline/bundle", "pipeline/android", "firmware")
 
 
 # What users look for at the top of build/<target>/ (the Pi bundle, the Android project, firmware).

@@ -36,7 +36,6 @@ INPUTS = ("data", "compress", "verify", "bench")
 # Every section that shapes an artifact: config_hash covers them, so the report re-runs when it changes.
 CONFIG_SECTIONS = ("data", "teacher", "student", "distill", "prune", "quantize", "convert", "verify", "bench")
 TARGET_FIELDS = ("id", "name", "kind", "core", "arch")
-CODE_DEPS = ("pipeline/report",)  # the schema, renderers and templates shape this stage's output
 
 SNR_CAP_DB = 200.0  # the schema's cap: a bit-exact layer has infinite SNR, which JSON cannot hold
 _MODEL_KEYS = ("sha256", "bytes", "params", "macs", "quantization", "input_shape", "output_shape")

@@ -18,7 +18,6 @@ NAME = "teacher"
 INPUTS = ("data",)
 CONFIG_SECTIONS = ("teacher",)
 TARGET_FIELDS: tuple[str, ...] = ()
-CODE_DEPS = ("pipeline/training", "pipeline/models")  # editing training code retrains
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:

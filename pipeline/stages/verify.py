@@ -21,7 +21,6 @@ NAME = "verify"
 INPUTS = ("data", "compress", "convert",)
 CONFIG_SECTIONS = ("verify",)
 TARGET_FIELDS: tuple[str, ...] = ()
-CODE_DEPS = ("pipeline/verify", "pipeline/tflite", "pipeline/models")  # the code behind this stage: editing it re-runs the stage
 
 REPORT_FILE = "verify.json"
 
