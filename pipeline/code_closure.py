@@ -108,3 +108,12 @@ def code_files(module_file: Path, root: Path, package: str = "pipeline") -> list
             files.add(parent / "__init__.py")
             parent = parent.parent
     return sorted(files)
+
+
+def imported_files(module_file: Path, root: Path, package: str = "pipeline") -> set[Path]:
+    """The `package` modules that `module_file` imports directly (lazily or not), as files."""
+    root = Path(root).resolve()
+    path = Path(module_file).resolve()
+    imports, _ = _parse(path, root, path.stat().st_mtime_ns)
+    found = (_module_file(root, n) for n in imports if n.split(".")[0] == package)
+    return {f for f in found if f is not None and f != path}

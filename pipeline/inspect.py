@@ -11,8 +11,6 @@ still crashes TFLite Micro becomes a one-line error instead of killing the CLI.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,136 +19,11 @@ import numpy as np
 from .convert.describe import require_int8
 from .errors import PipelineError
 from .opsets import LITERT_OPS, RUNTIME_BY_KIND, hint, supported_ops
-from .tflite import TFLiteModel, read_model
-
-MAX_ARENA = 512 * 1024 * 1024
-_RESULT = "ARENA_RESULT "
-
-# Runs in a child process: imports only tflite_micro, reads the model from stdin.
-_WORKER = r"""
-import json, os, sys
-data = sys.stdin.buffer.read()
-limit = int(sys.argv[1])
-devnull = os.open(os.devnull, os.O_WRONLY)
-saved = os.dup(1)
-os.dup2(devnull, 1)          # TFLM prints allocation failures; keep stdout for the result
-from tflite_micro.python.tflite_micro import runtime
-crashed = []
-def ok(n):
-    # Each probe in a forked child: TFLite Micro segfaults on some too-small arenas (an
-    # unsigned underflow in its tail allocator) instead of raising; a crash counts as "no".
-    pid = os.fork()
-    if pid == 0:
-        try:
-            runtime.Interpreter.from_bytes(data, arena_size=n)
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        crashed.append(n)
-        return False
-    return os.WEXITSTATUS(status) == 0
-def result(obj):
-    os.dup2(saved, 1)
-    print("ARENA_RESULT " + json.dumps(obj), flush=True)
-    sys.exit(0)
-hi = 1024
-while not ok(hi):
-    if hi >= limit:
-        try:
-            runtime.Interpreter.from_bytes(data, arena_size=limit)
-            err = "allocation failed"
-        except BaseException as e:
-            err = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        result({"error": err, "limit": limit})
-    hi = min(hi * 2, limit)
-lo = 0 if hi == 1024 else hi // 2          # ok(lo) is False (or lo == 0)
-while hi - lo > 1:
-    mid = (lo + hi) // 2
-    if ok(mid):
-        hi = mid
-    else:
-        lo = mid
-below = ok(hi - 1) if hi > 1 else False
-at = ok(hi)
-invoked, err = False, None
-try:
-    it = runtime.Interpreter.from_bytes(data, arena_size=hi)
-    it.invoke()
-    invoked = True
-except BaseException as e:
-    err = (str(e).strip().splitlines() or [type(e).__name__])[0]
-result({"arena": hi, "ok_at": at, "ok_below": below, "invoked": invoked, "error": err,
-        "crashed_probes": crashed})
-"""
-
-
-def _arena_probe(model_bytes: bytes, timeout_s: float = 300.0) -> dict:
-    try:
-        proc = subprocess.run([sys.executable, "-c", _WORKER, str(MAX_ARENA)], input=bytes(model_bytes),
-                              capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise PipelineError(f"TFLite Micro arena search timed out after {timeout_s:.0f} s") from None
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        if line.startswith(_RESULT):
-            return json.loads(line[len(_RESULT):])
-    err = proc.stderr.decode(errors="replace").strip().splitlines()
-    why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-    raise PipelineError(f"TFLite Micro crashed loading the model ({why}): {err[-1][:200] if err else 'no output'}")
-
-
-def tflm_min_arena(model_bytes: bytes | Path) -> int:
-    """The exact minimum TFLite Micro arena (bytes) for this model on the host interpreter:
-    an arena of N bytes constructs (and invokes), N-1 bytes does not.
-
-    Validates the file with our reader first; raises a one-line PipelineError when the model is
-    malformed or TFLite Micro cannot load it at any arena size (e.g. an op it lacks).
-    """
-    data = Path(model_bytes).read_bytes() if isinstance(model_bytes, (str, Path)) else bytes(model_bytes)
-    read_model(data)
-    r = _arena_probe(data)
-    if "arena" not in r:
-        raise PipelineError(f"TFLite Micro cannot load the model with any arena up to {MAX_ARENA // 2**20} MiB: "
-                            f"{r.get('error')}")
-    if not r["ok_at"] or r["ok_below"]:
-        raise PipelineError(f"TFLite Micro arena search was not reproducible (arena {r['arena']} bytes)")
-    return int(r["arena"])
-
+from .tflite import read_model
+from .tflite.macs import op_macs
+from .tflm_arena import tflm_min_arena
 
 # --------------------------------------------------------------------------- analysis
-
-def _macs(m: TFLiteModel, op) -> int:
-    def shape(i):
-        return m.tensor(i).shape if i >= 0 else ()
-
-    def n(s):
-        return int(np.prod(s)) if len(s) else 1
-
-    out = shape(op.outputs[0]) if op.outputs else ()
-    if op.op == "CONV_2D" and len(op.inputs) > 1:
-        w = shape(op.inputs[1])  # [Cout, kh, kw, Cin]
-        return n(out) * (n(w[1:]) if len(w) == 4 else 1)
-    if op.op == "DEPTHWISE_CONV_2D" and len(op.inputs) > 1:
-        w = shape(op.inputs[1])  # [1, kh, kw, Cout]
-        return n(out) * (w[1] * w[2] if len(w) == 4 else 1)
-    if op.op == "FULLY_CONNECTED" and len(op.inputs) > 1:
-        w = shape(op.inputs[1])  # [out, in]
-        return n(out) * (w[-1] if w else 1)
-    if op.op == "TRANSPOSE_CONV" and len(op.inputs) > 2:
-        w = shape(op.inputs[1])  # [Cout, kh, kw, Cin]
-        return n(shape(op.inputs[2])) * (n(w[:3]) if len(w) == 4 else 1)
-    if op.op == "BATCH_MATMUL" and len(op.inputs) > 1:
-        a = shape(op.inputs[0])
-        return n(out) * (a[-1] if a else 1)
-    if op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return n(out) * max(1, op.options.get("filter_w", 1) * op.options.get("filter_h", 1))
-    if op.op in ("MEAN", "SUM"):
-        return n(shape(op.inputs[0]))
-    if op.op in ("ADD", "MUL", "SUB"):
-        return n(out)
-    return 0
-
 
 _WEIGHT_OPS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2),
                "TRANSPOSE_CONV": (1, 3)}
@@ -165,7 +38,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
     for op in m.operators:
         out = m.tensor(op.outputs[0]) if op.outputs else None
         ops.append({
-            "index": op.index, "op": op.op, "macs": _macs(m, op),
+            "index": op.index, "op": op.op, "macs": op_macs(m, op),
             "inputs": list(op.inputs), "outputs": list(op.outputs),
             "output_shape": list(out.shape) if out is not None else [],
             "output_dtype": out.dtype if out is not None else None,

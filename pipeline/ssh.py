@@ -10,10 +10,8 @@
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
-import signal
 import subprocess
 import tarfile
 import threading
@@ -24,6 +22,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from .errors import DeviceError, PipelineError
+from .subprocs import collect, last_line
 
 SSH_FAILED = 255  # ssh's own exit status for connection/authentication errors
 
@@ -127,18 +126,12 @@ class Ssh:
                     feeder_error.append(err)
             feeder = threading.Thread(target=_feed, daemon=True)
             feeder.start()
-        try:
-            out, err = _communicate(proc, timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            raise DeviceError(f"{self.target}: {what} did not finish within {timeout:.0f} s (killed)") from None
-        except BaseException:
-            _kill(proc)
-            raise
+        out, err = collect(proc, lambda: _communicate(proc, timeout), lambda: DeviceError(
+            f"{self.target}: {what} did not finish within {timeout:.0f} s (killed)"))
         if proc.returncode == SSH_FAILED:
             raise DeviceError(f"{self.target}: {what}: {self.describe(err)}")
         if check and proc.returncode != 0:
-            raise DeviceError(f"{self.target}: {what} failed (exit {proc.returncode}): {_last_line(err)}")
+            raise DeviceError(f"{self.target}: {what} failed (exit {proc.returncode}): {last_line(err)}")
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
     def describe(self, stderr: bytes) -> str:
@@ -147,11 +140,11 @@ class Ssh:
             return ("host key verification failed: the board's host key is unknown or changed; check its "
                     "fingerprint and add it to known_hosts, or opt in with accept_new_host_key")
         if "Permission denied" in text:
-            return f"authentication failed ({_last_line(stderr)}); BatchMode is on, so use a key"
+            return f"authentication failed ({last_line(stderr)}); BatchMode is on, so use a key"
         if "closed by remote host" in text or "Connection reset" in text or "Broken pipe" in text \
                 or "Timeout, server" in text or "connection closed" in text.lower():
-            return f"connection lost ({_last_line(stderr)})"
-        return f"ssh failed: {_last_line(stderr)}"
+            return f"connection lost ({last_line(stderr)})"
+        return f"ssh failed: {last_line(stderr)}"
 
     def put_tree(self, trees: Sequence[tuple[Path, str]], remote_dir: str, *, timeout: float) -> None:
         """Copy local directories to remote_dir/<arcname> (replacing them) as one tar stream."""
@@ -194,13 +187,3 @@ def _communicate(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes]:
     return b"".join(out_chunks), b"".join(err_chunks)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=10)
-
-
-def _last_line(data: bytes) -> str:
-    lines = [ln.strip() for ln in data.decode(errors="replace").splitlines() if ln.strip()]
-    return lines[-1] if lines else "(no output)"

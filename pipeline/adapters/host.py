@@ -23,9 +23,9 @@ KERNELS = ("reference", "xnnpack")
 
 def package(ctx, inputs):
     """The same bundle a Pi gets: the host is one more Linux box that runs it."""
-    from . import linux_arm
+    from .. import linux_litert
 
-    return linux_arm.package(ctx, inputs)
+    return linux_litert.package(ctx, inputs)
 
 
 def bench(ctx, inputs):

@@ -1,6 +1,6 @@
 """`--device emulator`: the same int8 model on the emulated arm64 Linux, as a proxy for a phone.
 
-Delegates to the linux-arm adapter (its bundle, bench.py and runner.py under qemu-user in the
+Delegates to pipeline.linux_litert (the linux-arm bundle, bench.py and runner.py under qemu-user in the
 cached arm64 Debian rootfs, with the android target's [emulator] CPU). Same LiteRT CPU kernels and
 ISA as the phone, but glibc instead of Android's bionic and QEMU's clock: accuracy is meaningful
 (reference kernels are bit-exact with the host), latency is not, and the report says so.
@@ -14,14 +14,14 @@ PROXY_NOTE = ("Android proxy: arm64 Debian (glibc, not Android's bionic) under q
 
 
 def bench(ctx, inputs, *, spec: dict, host_accuracy: float | None = None) -> dict:
-    from ..adapters import linux_arm
+    from .. import linux_litert
 
     cpu = ctx.target.emulator.cpu if ctx.target.emulator else "cortex-a76"
-    # Only data + convert: linux_arm then builds its own bundle in out_dir/.package (our package
+    # Only data + convert: linux_litert then builds its own bundle in out_dir/.package (our package
     # artifact is the Android project, not a Linux bundle).
     sub = {k: inputs[k] for k in ("data", "convert") if k in inputs}
     sub_ctx = dataclasses.replace(ctx, options={**ctx.options, "device": "emulator"})
-    result = dict(linux_arm.bench(sub_ctx, sub).meta)
+    result = dict(linux_litert.bench(sub_ctx, sub).meta)
     result["device"] = {"kind": "emulated", "transport": "qemu-user", "arch": "aarch64",
                         "name": f"{ctx.target.name} [proxy: arm64 Linux under qemu-user {cpu}]"}
     latency = dict(result.get("latency") or {})
@@ -41,6 +41,6 @@ def bench(ctx, inputs, *, spec: dict, host_accuracy: float | None = None) -> dic
 
 
 def run_model(target, model, inputs, outputs, options) -> None:
-    from ..adapters import linux_arm
+    from .. import linux_litert
 
-    linux_arm.run_model(target, model, inputs, outputs, "emulator", options)
+    linux_litert.run_model(target, model, inputs, outputs, "emulator", options)

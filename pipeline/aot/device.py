@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,3 +255,18 @@ class Device:
         except (DeviceError, ValueError, OSError):
             pass  # already closed (fault, timeout): closing again is harmless
         self.link.close()
+
+
+@contextmanager
+def session(link: Link, timeout: float, expect_ready: bool = True) -> Iterator[Device]:
+    """A `Device` over `link` for the length of a `with`: `quit` at the end, or, when the handshake
+    itself failed, the link closed (QEMU killed, the serial port released)."""
+    dev = None
+    try:
+        dev = Device(link, timeout=timeout, expect_ready=expect_ready)
+        yield dev
+    finally:
+        if dev is not None:
+            dev.quit()
+        else:
+            link.close()

@@ -116,20 +116,17 @@ def find_serial_port(target, uid: str | None = None) -> str:
 @contextmanager
 def open_board(build, target, device: str, timeout: float) -> Iterator:
     """Flash `build.elf`, open the serial port and yield a `Device` speaking the protocol."""
-    from .device import Device, SerialLink
+    from .device import SerialLink, session
     uid = parse_device(device)
     port = find_serial_port(target, uid)       # before flashing: a missing port fails fast
     flash(target, build.elf, uid)
     link = SerialLink(port, target.board.serial_baud)
-    dev = None
+    # The READY banner may have gone out before the port opened: an empty line ends any partial
+    # line on the board side, then `id` is the handshake.
     try:
-        # The READY banner may have gone out before the port opened: an empty line ends any
-        # partial line on the board side, then `id` is the handshake.
         link.write(b"\n")
-        dev = Device(link, timeout=timeout, expect_ready=False)
+    except BaseException:
+        link.close()
+        raise
+    with session(link, timeout, expect_ready=False) as dev:
         yield dev
-    finally:
-        if dev is not None:
-            dev.quit()
-        else:
-            link.close()

@@ -61,10 +61,10 @@ def load_bytes(path: Path) -> bytes:
 
 def tflm_arena_bytes(data: bytes) -> int:
     """The smallest arena tflite_micro accepts for this model on this host (x86-64): N constructs and
-    invokes, N-1 does not. The search runs in a child process (pipeline.inspect.tflm_min_arena):
+    invokes, N-1 does not. The search runs in a child process (pipeline.tflm_arena.tflm_min_arena):
     for some too-small arenas the binding segfaults instead of raising (the MLPerf Tiny AD
     autoencoder did, in-process, and took the whole `bench` down with it)."""
-    from ..inspect import tflm_min_arena
+    from ..tflm_arena import tflm_min_arena
 
     return tflm_min_arena(bytes(data))
 

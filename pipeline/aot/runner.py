@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DeviceError, PipelineError
 from .compiler import Compiled
-from .device import Device, Link, QemuLink, SerialLink
+from .device import Device, Link, QemuLink, SerialLink, session
 from .firmware import FirmwareBuild, board_for, build_firmware
 
 
@@ -46,15 +46,8 @@ def open_device(build: FirmwareBuild, target, device: str, timeout: float) -> It
         link = SerialLink(device.split(":", 1)[1], target.board.serial_baud if target.board else 115200)
     else:
         raise PipelineError(f"device '{device}' is not supported for Cortex-M runs (use qemu, pyocd[://UID] or serial:PORT)")
-    dev = None
-    try:
-        dev = Device(link, timeout=timeout)
+    with session(link, timeout) as dev:
         yield dev
-    finally:
-        if dev is not None:
-            dev.quit()
-        else:
-            link.close()
 
 
 def to_model_input(x: np.ndarray, spec) -> np.ndarray:

@@ -131,7 +131,7 @@ def cmsis_nn_scratch(model: TFLiteModel) -> tuple[int, str | None]:
 
 def arena_for(model: TFLiteModel, data: bytes, host_min: int | None = None) -> Arena:
     if host_min is None:
-        from ..inspect import tflm_min_arena
+        from ..tflm_arena import tflm_min_arena
         host_min = tflm_min_arena(data)
     scratch, where = cmsis_nn_scratch(model)
     return Arena(int(host_min), scratch, _up16(MARGIN_FIXED + host_min // MARGIN_FRACTION), where)
@@ -165,8 +165,8 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
     arena = arena_for(model, data, host_min)
     board = board_for(target)
     arch = target_arch(target)
-    from ..inspect import _macs
-    macs = sum(_macs(model, o) for o in model.operators)
+    from ..tflite.macs import op_macs
+    macs = sum(op_macs(model, o) for o in model.operators)
     boards = FIRMWARE_DIR / "boards"
     board_files = {f"board/{p.name}": p for p in
                    [*board.source_files(), boards / "common" / "board_support.h", board.dir / "board.h",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import PipelineError
 from ..opsets import check_ops
-from .core import INT8_FILE, ConversionResult, convert_onnx, convert_torch
+from .core import INT8_FILE, ConversionResult, convert_onnx, convert_torch, eval_mode
 from .describe import describe_tflite, require_int8
 
 TORCH_SUFFIXES = (".pt", ".pth", ".pt2")
@@ -90,15 +90,6 @@ def _exported_cls():
 
 def _Exported(gm):  # noqa: N802 - reads like the class it builds
     return _exported_cls()(gm)
-
-
-def eval_mode(module):
-    """`module.eval()`, except for `ExportedProgram.module()`, which refuses it (it is already
-    exported in the mode it was traced in)."""
-    try:
-        return module.eval()
-    except NotImplementedError:
-        return module
 
 
 def _load_pt(p: Path):

@@ -44,11 +44,19 @@ def _first_line(err: BaseException) -> str:
 
 # --------------------------------------------------------------------------- torch -> ONNX
 
+def eval_mode(module):
+    """`module.eval()`, except for `ExportedProgram.module()`, which refuses it (it is already
+    exported in the mode it was traced in)."""
+    try:
+        return module.eval()
+    except NotImplementedError:
+        return module
+
+
 def export_onnx(module, input_shape: tuple[int, ...], path: Path, opset: int = 17) -> Path:
     """Export an eval-mode torch module for a batch-1 channels-first input of `input_shape`."""
     import torch
 
-    from .byom import eval_mode
 
     module = eval_mode(module)
     dummy = torch.zeros((1, *input_shape), dtype=torch.float32)

@@ -17,7 +17,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_dir, write_text
+from ..subprocs import collect, kill_group, last_line
 from ..bundle.wheels import cache_home
 from ..errors import DeviceError, PipelineError
 
@@ -169,7 +169,7 @@ def _run_logged(cmd: list[str], timeout: float, say: Callable[[str], None]) -> N
 
     def _expire() -> None:
         expired.set()
-        _kill_group(proc)
+        kill_group(proc)
 
     timer = threading.Timer(timeout, _expire)
     timer.start()
@@ -182,7 +182,7 @@ def _run_logged(cmd: list[str], timeout: float, say: Callable[[str], None]) -> N
                 say(f"debootstrap: {line[2:].strip()}")
         proc.wait()
     except BaseException:
-        _kill_group(proc)
+        kill_group(proc)
         raise
     finally:
         timer.cancel()
@@ -190,13 +190,6 @@ def _run_logged(cmd: list[str], timeout: float, say: Callable[[str], None]) -> N
         raise DeviceError(f"debootstrap did not finish within {timeout:.0f} s (killed)")
     if proc.returncode != 0:
         raise PipelineError(f"debootstrap failed (exit {proc.returncode}): {tail[-1] if tail else '?'}")
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=10)
 
 
 @dataclass
@@ -285,21 +278,11 @@ class Arm64:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=host_env,
                                 cwd=str(self.host_path(cwd)) if not self.chroot else None,
                                 start_new_session=True)
-        try:
-            out, err = proc.communicate(stdin, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise DeviceError(f"emulated {self.cpu}: {what} did not finish within {timeout:.0f} s (killed)") from None
-        except BaseException:
-            _kill_group(proc)
-            raise
+        out, err = collect(proc, lambda: proc.communicate(stdin, timeout=timeout), lambda: DeviceError(
+            f"emulated {self.cpu}: {what} did not finish within {timeout:.0f} s (killed)"))
         result = subprocess.CompletedProcess(full, proc.returncode, out, err)
         if check and proc.returncode != 0:
             raise DeviceError(f"emulated {self.cpu}: {what} failed (exit {proc.returncode}): {last_line(err)}")
         return result
 
 
-def last_line(data: bytes | str) -> str:
-    text = data.decode(errors="replace") if isinstance(data, bytes) else data
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else "(no output)"

@@ -110,7 +110,7 @@ def run_onnx(onnx_path, x_channels_first: np.ndarray) -> np.ndarray:
 def run_torch(module, x_channels_first: np.ndarray, batch: int = 256) -> np.ndarray:
     import torch
 
-    from ..convert.byom import eval_mode
+    from ..convert.core import eval_mode
 
     module = eval_mode(module)
     outs = []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.adapters import android as adapter
-from pipeline.adapters import linux_arm
+from pipeline import linux_litert
 from pipeline.android.spec import prepare
 from pipeline.report.io import validate
 from pipeline.stages.report import make_report
@@ -25,7 +25,7 @@ def _why_no_emulator() -> str | None:
 
 
 def test_proxy_marks_latency_not_comparable(monkeypatch, tiny, packaged, make_ctx):
-    """The adjustment alone, with linux_arm's emulator bench replaced by its documented output shape."""
+    """The adjustment alone, with the shared LiteRT emulator bench replaced by its documented output shape."""
     seen = {}
 
     def fake_bench(ctx, inputs):
@@ -36,7 +36,7 @@ def test_proxy_marks_latency_not_comparable(monkeypatch, tiny, packaged, make_ct
                              "accuracy": {"metric": "top1", "value": packaged.meta["host_accuracy"], "n": 100},
                              "memory": {"peak_rss_bytes": 123}})
 
-    monkeypatch.setattr(linux_arm, "bench", fake_bench)
+    monkeypatch.setattr(linux_litert, "bench", fake_bench)
     ctx = make_ctx("bench")  # no --device: the target's default, the emulator
     bench = adapter.bench(ctx, {**tiny["inputs"], "package": packaged}).meta
     assert seen == {"device": "emulator", "inputs": ["convert", "data"]}

@@ -129,7 +129,7 @@ def test_emulated_pi_refuses_a_tampered_bundle_archive_fake_emulator(tmp_path, m
     import contextlib
     from types import SimpleNamespace
 
-    from pipeline.adapters import linux_arm
+    from pipeline import linux_litert
 
     pkg = tmp_path / "package"
     (pkg / "bundle").mkdir(parents=True)
@@ -149,10 +149,10 @@ def test_emulated_pi_refuses_a_tampered_bundle_archive_fake_emulator(tmp_path, m
         def run(self, cmd, **kw):
             ran.append(cmd)
 
-    monkeypatch.setattr(linux_arm, "_emulator", lambda target, log: FakeEmu())
+    monkeypatch.setattr(linux_litert, "_emulator", lambda target, log: FakeEmu())
     ctx = SimpleNamespace(progress=SimpleNamespace(log=lambda *a: None), target=SimpleNamespace(id="rpi4"))
     with pytest.raises(PipelineError, match="refusing member 'bundle/x'") as err:
-        linux_arm._bench_emulator(ctx, pkg / "bundle", [], 10.0)
+        linux_litert._bench_emulator(ctx, pkg / "bundle", [], 10.0)
     assert "\n" not in str(err.value) and not ran
     assert not (guest_root / "unpacked").exists()
 
