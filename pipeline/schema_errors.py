@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -17,6 +17,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if field is None:
             return []
         current = field.annotation
+        # `EmulatorSpec | None`: look inside the optional for the model
+        current = next((a for a in (current, *get_args(current)) if hasattr(a, "model_fields")), current)
     return list(getattr(current, "model_fields", {}))
 
 

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import PipelineError, allowed_list, did_you_mean
 from .schema_errors import describe
@@ -35,8 +35,42 @@ class BoardSpec(_Strict):
     pyocd_target: str
     serial_port: str = "auto"
     serial_baud: int = Field(115200, gt=0)
-    flash_origin: int = Field(0, ge=0)
-    ram_origin: int = Field(0x20000000, ge=0)
+
+
+FIRMWARE_DRIVERS = Path(__file__).resolve().parent.parent / "firmware" / "boards" / "drivers"
+
+
+def _drivers(kind: str) -> list[str]:
+    return sorted(p.stem[len(kind) + 1:] for p in FIRMWARE_DRIVERS.glob(f"{kind}_*.c"))
+
+
+class FirmwareSpec(_Strict):
+    """What our Cortex-M firmware needs from a board: its memory map, the UART and timer drivers
+    (C files in firmware/boards/drivers/, chosen by name) and the clock it runs at. cflags derive
+    from the target's `core` and `fpu`; board.h is rendered from firmware/templates/board.h.j2."""
+    flash_origin: int = Field(ge=0)
+    ram_origin: int = Field(ge=0)
+    vectors_origin: int | None = Field(None, ge=0)  # a separate 1 KB boot region (an547 boots from ITCM)
+    uart: str                                        # firmware/boards/drivers/uart_<uart>.c
+    uart_base: int | None = Field(None, ge=0)        # for drivers that take it (cmsdk)
+    timer: str = "systick"                           # firmware/boards/drivers/timer_<timer>.c
+    clock_hz: int | None = Field(None, gt=0)         # default: the target's clock_mhz
+    semihosting: bool = True                         # False: no debugger, `quit` resets the chip
+
+    @field_validator("uart", "timer")
+    @classmethod
+    def _known_driver(cls, v: str, info) -> str:
+        allowed = _drivers(info.field_name)
+        if v not in allowed:
+            raise ValueError(f"unknown {info.field_name} driver '{v}'{did_you_mean(v, allowed)}; "
+                             f"allowed: {allowed_list(allowed)} (firmware/boards/drivers/{info.field_name}_<name>.c)")
+        return v
+
+    @model_validator(mode="after")
+    def _cmsdk_needs_base(self):
+        if self.uart == "cmsdk" and self.uart_base is None:
+            raise ValueError("uart 'cmsdk' needs uart_base (e.g. 0x40004000 on the MPS2 boards)")
+        return self
 
 
 class Target(_Strict):
@@ -55,6 +89,7 @@ class Target(_Strict):
     default_device: Device
     emulator: EmulatorSpec | None = None
     board: BoardSpec | None = None
+    firmware: FirmwareSpec | None = None  # required for kind "cortex-m"
     source: str = ""  # the file it was loaded from (filled in by the loader)
 
     @field_validator("runtimes")
@@ -65,6 +100,12 @@ class Target(_Strict):
             if r not in allowed:
                 raise ValueError(f"unknown runtime '{r}'{did_you_mean(r, allowed)}; allowed: {allowed_list(allowed)}")
         return v
+
+    @model_validator(mode="after")
+    def _cortex_m_has_firmware(self):
+        if self.kind == "cortex-m" and self.firmware is None:
+            raise ValueError("a cortex-m target needs a [firmware] table (flash_origin, ram_origin, uart, ...)")
+        return self
 
     @property
     def emulated_by_default(self) -> bool:

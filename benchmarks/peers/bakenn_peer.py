@@ -243,8 +243,8 @@ def build_firmware(m: BakennModel, target, sha256: str, macs: int, out_dir: Path
     ld = atomic.write_text(out_dir / "link.ld", fw._linker_script(SimpleNamespace(model=SimpleNamespace(sha256=sha256)),
                                                                   target, board, stack))
     firmware_dir = fw.FIRMWARE_DIR
-    common = firmware_dir / "boards" / "common"
-    sources = [out_dir / SHIM_NAME, *m.sources, *sorted(common.glob("*.c")), *sorted((firmware_dir / "app").glob("*.c"))]
+    board_inc = board.write_header(out_dir / "board", sha256)
+    sources = [out_dir / SHIM_NAME, *m.sources, *board.source_files(), *sorted((firmware_dir / "app").glob("*.c"))]
     # Our flags, except: bakenn emits C11 (c99 -> c11 changes no code generation) and its vendored
     # CMSIS-NN is not warning-clean under -Wextra, so -Werror is dropped for this build only.
     cflags = [f for f in fw.COMMON_CFLAGS if f != "-Werror"]
@@ -252,7 +252,7 @@ def build_firmware(m: BakennModel, target, sha256: str, macs: int, out_dir: Path
     elf = out_dir / "firmware.elf"
     board_cflags = [f"-mcpu={mcpu}" if (mcpu and f.startswith("-mcpu=")) else f for f in board.cflags]
     cmd = [cc, *board_cflags, *cflags, *(f"-D{d}" for d in m.defines), f"-I{out_dir}",
-           *(f"-I{d}" for d in m.include_dirs), f"-I{common}", f"-I{firmware_dir / 'boards' / board.machine}",
+           *(f"-I{d}" for d in m.include_dirs), f"-I{fw.BOARD_COMMON}", f"-I{board_inc}",
            f"-I{firmware_dir / 'app'}", *map(str, sources), "-nostartfiles", "--specs=nano.specs",
            "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-T,{ld}", f"-Wl,-Map,{out_dir / 'firmware.map'}", "-lm",
            "-o", str(elf)]

@@ -262,7 +262,7 @@ def flash(target, firmware, device, options):
             dev.quit()
     if device not in ("qemu", "emulator"):
         raise PipelineError(f"device '{device}' cannot flash Cortex-M firmware (use qemu or pyocd[://UID])")
-    dev = Device(QemuLink(Path(firmware), board_for(target).machine), timeout=timeout)
+    dev = Device(QemuLink(Path(firmware), board_for(target).qemu_machine), timeout=timeout)
     try:
         return dev.identify().__dict__
     finally:

@@ -17,49 +17,53 @@ from .compiler import Compiled, kernel_sources, write_sources
 
 @dataclass(frozen=True)
 class Board:
+    """A board as our firmware sees it, derived from the target file alone (no Python per board):
+    `machine` names the board: the QEMU machine for emulated boards, the target id for real ones."""
     machine: str
+    qemu_machine: str | None       # None for a real board
     cflags: tuple[str, ...]
     flash_origin: int
     ram_origin: int
-    vectors_origin: int | None = None   # a separate boot vector region (an547 boots from ITCM)
-    # Real boards (flashed with pyOCD): their own UART driver + the DWT cycle counter instead of
-    # the CMSDK UART and SysTick of the QEMU boards (paths relative to firmware/boards/).
-    sources: tuple[str, ...] | None = None
+    vectors_origin: int | None
+    uart: str
+    timer: str
+    header: dict                   # board.h.j2 values
     real: bool = False
 
-    @property
-    def dir(self) -> Path:
-        return FIRMWARE_DIR / "boards" / self.machine
-
     def source_files(self) -> list[Path]:
+        """Board support in link order: fault handler, reset/vectors, timer, UART. The order is
+        the one the QEMU bench numbers were measured with (code placement moves by a few bytes
+        otherwise)."""
         boards = FIRMWARE_DIR / "boards"
-        if self.sources is None:
-            return sorted((boards / "common").glob("*.c"))
-        return [boards / s for s in self.sources]
+        return [boards / "common" / "fault.c", boards / "common" / "startup.c",
+                BOARD_DRIVERS / f"timer_{self.timer}.c", BOARD_DRIVERS / f"uart_{self.uart}.c"]
+
+    def header_text(self, sha256: str) -> str:
+        """board.h for this board, stamped with the model it is built for."""
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
+                                 lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+        return env.get_template("board.h.j2").render(sha256=sha256, **self.header)
+
+    def write_header(self, out_dir: Path, sha256: str) -> Path:
+        """Render board.h into out_dir; returns the folder to put on the include path."""
+        atomic.write_text(Path(out_dir) / "board.h", self.header_text(sha256))
+        return Path(out_dir)
 
 
-_REAL_COMMON = ("common/startup.c", "common/fault.c", "dwt/timer_dwt.c")
-# QEMU machine -> CPU flags and memory map (see ../shared/notes/emulation.md).
-BOARDS = {
-    "mps2-an386": Board("mps2-an386", ("-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-                        0x00000000, 0x20000000),
-    "mps2-an500": Board("mps2-an500", ("-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
-                        0x00000000, 0x20000000),
-    # Secure aliases: SRAM 2 MB at 0x11000000 holds code (the 2 MB budget), DTCM 512 KB is RAM.
-    "mps3-an547": Board("mps3-an547", ("-mcpu=cortex-m55", "-mfloat-abi=hard"),
-                        0x11000000, 0x30000000, vectors_origin=0x10000000),
-}
-# Real boards by target id (flashed with pyOCD, driven over their serial port).
-REAL_BOARDS = {
-    # STM32F746ZG: 1 MB flash at 0x08000000 (AXIM), 320 KB SRAM at 0x20000000 (DTCM+SRAM1+SRAM2).
-    "nucleo-f746zg": Board("nucleo-f746zg", ("-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
-                           0x08000000, 0x20000000,
-                           sources=(*_REAL_COMMON, "nucleo-f746zg/uart_stm32f7.c"), real=True),
-    # nRF52840: 1 MB flash at 0x00000000, 256 KB RAM at 0x20000000.
-    "nrf52840dk": Board("nrf52840dk", ("-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-                        0x00000000, 0x20000000,
-                        sources=(*_REAL_COMMON, "nrf52840dk/uart_nrf52_uarte.c"), real=True),
-}
+BOARD_DRIVERS = FIRMWARE_DIR / "boards" / "drivers"
+BOARD_COMMON = FIRMWARE_DIR / "boards" / "common"
+
+
+def cpu_cflags(core: str, fpu: str | None) -> tuple[str, ...]:
+    """-mcpu from the core; hard float with -mfpu=<fpu>, or the core's own FPU for "auto"
+    (cortex-m55: GCC picks the FPU and MVE from -mcpu); soft float without an FPU."""
+    if fpu is None:
+        return (f"-mcpu={core}", "-mfloat-abi=soft")
+    if fpu == "auto":
+        return (f"-mcpu={core}", "-mfloat-abi=hard")
+    return (f"-mcpu={core}", "-mfloat-abi=hard", f"-mfpu={fpu}")
+
+
 # 8 KB: measured use of the app + kernels is well under 1 KB; the rest is headroom for reports.
 DEFAULT_STACK = 8192
 COMMON_CFLAGS = ("-mthumb", "-O2", "-std=c99", "-g", "-ffunction-sections", "-fdata-sections",
@@ -81,14 +85,19 @@ class FirmwareBuild:
 
 
 def board_for(target) -> Board:
-    machine = target.emulator.machine if target.emulator else None
-    if machine in BOARDS:
-        return BOARDS[machine]
-    if getattr(target, "board", None) is not None and target.id in REAL_BOARDS:
-        return REAL_BOARDS[target.id]
-    raise PipelineError(
-        f"target '{target.id}' has no board the AOT firmware supports (QEMU machine {machine!r}; "
-        f"supported: {', '.join(sorted(BOARDS))}; real boards: {', '.join(sorted(REAL_BOARDS))})")
+    fw = getattr(target, "firmware", None)
+    if fw is None:
+        raise PipelineError(f"target '{target.id}' has no [firmware] table: the AOT firmware needs its memory map, "
+                            f"UART and timer (see targets/cortex-m4.toml)")
+    qemu = target.emulator.machine if target.emulator else None
+    real = target.board is not None and qemu is None
+    clock_hz = fw.clock_hz or int(round(target.clock_mhz * 1e6))
+    header = {"target_id": target.id, "source": Path(target.source).name if target.source else target.id,
+              "name": qemu or target.id, "uart": fw.uart, "timer": fw.timer, "uart_base": fw.uart_base,
+              "uart_baud": target.board.serial_baud if target.board else 115200, "clock_hz": clock_hz,
+              "semihosting": fw.semihosting}
+    return Board(qemu or target.id, qemu, cpu_cflags(target.core, target.fpu), fw.flash_origin, fw.ram_origin,
+                 fw.vectors_origin, fw.uart, fw.timer, header, real=real)
 
 
 def _tool(name: str) -> str:
@@ -118,11 +127,11 @@ def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int =
     src = write_sources(compiled, out_dir / "src")
     ld = atomic.write_text(out_dir / "link.ld", _linker_script(compiled, target, board, stack_bytes))
     elf = out_dir / "firmware.elf"
-    common = FIRMWARE_DIR / "boards" / "common"
+    board_inc = board.write_header(out_dir / "board", compiled.model.sha256)
     sources = [src / "aot_model.c", *kernel_sources(), *board.source_files(),
                *sorted((FIRMWARE_DIR / "app").glob("*.c"))]
-    cmd = [cc, *board.cflags, *COMMON_CFLAGS, f"-I{src}", f"-I{KERNELS}", f"-I{common}",
-           f"-I{board.dir}", f"-I{FIRMWARE_DIR / 'app'}",
+    cmd = [cc, *board.cflags, *COMMON_CFLAGS, f"-I{src}", f"-I{KERNELS}", f"-I{BOARD_COMMON}",
+           f"-I{board_inc}", f"-I{FIRMWARE_DIR / 'app'}",
            # per-operator timing hook for the generated code (see app/aot_prof.h)
            "-include", str(FIRMWARE_DIR / "app" / "aot_prof.h"),
            *map(str, sources), "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",

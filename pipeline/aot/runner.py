@@ -40,7 +40,7 @@ def open_device(build: FirmwareBuild, target, device: str, timeout: float) -> It
             yield dev
         return
     if device in ("qemu", "emulator"):
-        link: Link = QemuLink(build.elf, board_for(target).machine,
+        link: Link = QemuLink(build.elf, board_for(target).qemu_machine,
                               target.emulator.binary if target.emulator else "qemu-system-arm")
     elif device.startswith("serial:"):
         link = SerialLink(device.split(":", 1)[1], target.board.serial_baud if target.board else 115200)

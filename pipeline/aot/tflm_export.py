@@ -169,7 +169,7 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
     macs = sum(op_macs(model, o) for o in model.operators)
     boards = FIRMWARE_DIR / "boards"
     board_files = {f"board/{p.name}": p for p in
-                   [*board.source_files(), boards / "common" / "board_support.h", board.dir / "board.h",
+                   [*board.source_files(), boards / "common" / "board_support.h",
                     FIRMWARE_DIR / "app" / "crc32.h"]}
     ctx = dict(
         sha256=model.sha256, target=target, board=board, arch=arch, ops=ops, methods=methods,
@@ -195,6 +195,7 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
     for name, path in board_files.items():
         files[name] = carry.render(sha256=model.sha256, source=str(path.relative_to(FIRMWARE_DIR.parent)),
                                    text=path.read_text())
+    files["board/board.h"] = board.header_text(model.sha256)
     return TflmProject(model.sha256, ops, methods, arena, board.machine, arch, files)
 
 

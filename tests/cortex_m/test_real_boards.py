@@ -78,10 +78,10 @@ def test_board_sources_are_the_board_drivers(targets):
     from pipeline.aot.firmware import board_for
     nucleo = [p.name for p in board_for(targets.get("nucleo-f746zg")).source_files()]
     nrf = [p.name for p in board_for(targets.get("nrf52840dk")).source_files()]
-    assert "uart_stm32f7.c" in nucleo and "timer_dwt.c" in nucleo and "uart_cmsdk.c" not in nucleo
-    assert "uart_nrf52_uarte.c" in nrf and "systick.c" not in nrf
+    assert "uart_stm32f7_usart3.c" in nucleo and "timer_dwt.c" in nucleo and "uart_cmsdk.c" not in nucleo
+    assert "uart_nrf52_uarte0.c" in nrf and "timer_systick.c" not in nrf
     qemu = [p.name for p in board_for(targets.get("cortex-m4")).source_files()]
-    assert "uart_cmsdk.c" in qemu and "systick.c" in qemu and "timer_dwt.c" not in qemu
+    assert "uart_cmsdk.c" in qemu and "timer_systick.c" in qemu and "timer_dwt.c" not in qemu
 
 
 # --------------------------------------------------------------------------- fake pyOCD

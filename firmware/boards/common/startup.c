@@ -15,14 +15,17 @@ void SysTick_Handler(void);
 #define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 
 __attribute__((naked, noreturn)) void Reset_Handler(void) {
-    /* CP10 and CP11 full access; no stack or data is touched before this. */
+    /* CP10 and CP11 full access; no stack or data is touched before this. A core without an
+     * FPU (Cortex-M3, soft-float builds: __ARM_FP undefined) has no CPACR to write. */
     __asm volatile(
+#if defined(__ARM_FP)
         "ldr r0, =0xE000ED88\n"
         "ldr r1, [r0]\n"
         "orr r1, r1, #(0xF << 20)\n"
         "str r1, [r0]\n"
         "dsb\n"
         "isb\n"
+#endif
         "b reset_c\n");
 }
 

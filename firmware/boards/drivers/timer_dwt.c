@@ -3,7 +3,7 @@
  * cycles. On the Cortex-M7 the DWT is behind a lock: LAR (0xE0001FB0) takes 0xC5ACCE55.
  * CYCCNT is 32 bits (wraps after 19.9 s at 216 MHz, 67 s at 64 MHz): SysTick interrupts every
  * 2^24 cycles fold it into a 64-bit count, so long `infer N` runs do not wrap.
- * (Under QEMU CYCCNT reads 0: the emulated boards use systick.c instead.) */
+ * (Under QEMU CYCCNT reads 0: the emulated boards use timer_systick.c instead.) */
 #include "board_support.h"
 
 #define DEMCR (*(volatile uint32_t *)0xE000EDFCu)
