@@ -167,16 +167,18 @@ def flash(target, firmware, device):
     from .adapters import ADAPTERS
 
     _, tgt = _load(None, target)
-    if tgt.kind != "cortex-m":
-        raise PipelineError(f"`pipeline flash` is for cortex-m targets; '{tgt.id}' is kind '{tgt.kind}'"
-                            " (use `pipeline build` / `pipeline run`)")
+    adapter = ADAPTERS.get(tgt.kind)
+    if adapter.flash is None:
+        flashing = ", ".join(k for k in ADAPTERS if ADAPTERS.get(k).flash is not None)
+        raise PipelineError(f"`pipeline flash` is for targets that run firmware (kind {flashing}); '{tgt.id}' is "
+                            f"kind '{tgt.kind}' (use `pipeline build` / `pipeline run`)")
     if firmware is None:  # the last `pipeline build --target T` (build dir from ./pipeline.toml)
         cfg, _ = _load(None, None)
         firmware = Path(cfg.build.dir) / tgt.id / "firmware" / "firmware.elf"
         if not firmware.is_file():
             raise PipelineError(f"no firmware at {firmware}; run `pipeline build --target {tgt.id}` first"
                                 " or pass --firmware ELF")
-    info = ADAPTERS.get(tgt.kind).flash(tgt, firmware, device, {})
+    info = adapter.flash(tgt, firmware, device, {})
     if isinstance(info, dict):
         click.echo(" ".join(f"{k}={v}" for k, v in info.items()))
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from .convert.describe import require_int8
 from .errors import PipelineError
-from .opsets import LITERT_OPS, RUNTIME_BY_KIND, hint, supported_ops
+from .adapters import ADAPTERS
+from .op_check import hint, supported_ops
 from .tflite import read_model
 from .tflite.macs import op_macs
 from .tflm_arena import tflm_min_arena
@@ -43,7 +44,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
             "output_shape": list(out.shape) if out is not None else [],
             "output_dtype": out.dtype if out is not None else None,
             "supported": (op.op in allowed) if allowed is not None else None,
-            "supported_by": {"cortex-m": op.op in supported_ops("cortex-m"), "litert": op.op in LITERT_OPS},
+            "supported_by": {k: op.op in supported_ops(k) for k in ADAPTERS},
         })
     param_tensors: set[int] = set()
     for op in m.operators:
@@ -102,7 +103,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
                     "used_pct": round(100.0 * need / budget, 2), "fits": need <= budget}
 
         result["target"] = {
-            "id": target.id, "kind": kind, "runtime": RUNTIME_BY_KIND.get(kind, kind),
+            "id": target.id, "kind": kind, "runtime": ADAPTERS.get(kind).RUNTIME,
             "supported_ops": sorted(allowed), "unsupported": unsupported,
             "flash": fit(flash_need, target.flash_bytes),
             "ram": fit(ram_need, target.ram_bytes),
@@ -161,13 +162,17 @@ def _render(r: dict) -> None:
             c.print(f"  {role[:-1]}: {t['name']} {t['shape']} {t['dtype']}")
     tgt = r["target"]
     ops = Table(title="Operators", show_lines=False)
-    for col, just in (("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right"),
-                      ("cortex-m", "center"), ("LiteRT", "center")):
+    # one column per runtime, headed by the kinds that run it ("linux-arm/android/host")
+    by_runtime: dict[str, list[str]] = {}
+    for kind in ADAPTERS:
+        by_runtime.setdefault(ADAPTERS.get(kind).RUNTIME, []).append(kind)
+    for col, just in (("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right")):
         ops.add_column(col, justify=just)
+    for kinds in by_runtime.values():
+        ops.add_column("/".join(kinds), justify="center")
     for o in r["ops"]:
         ops.add_row(str(o["index"]), o["op"], f"{o['output_shape']} {o['output_dtype']}", f"{o['macs']:,}",
-                    "yes" if o["supported_by"]["cortex-m"] else "[red]no[/red]",
-                    "yes" if o["supported_by"]["litert"] else "[red]no[/red]")
+                    *("yes" if o["supported_by"][kinds[0]] else "[red]no[/red]" for kinds in by_runtime.values()))
     c.print(ops)
     counts = Table(title="Op counts")
     counts.add_column("op")

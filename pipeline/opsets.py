@@ -1,16 +1,12 @@
-"""Which TFLite builtin ops each target kind's runtime can run, and the one check that uses it.
+"""The TFLite builtin op sets of our runtimes, and hints for ops a model should avoid (data only).
 
 Cortex-M targets run int8 models on two engines (TFLite Micro and our AOT C engine); both
-implement the same small set of kernels, listed in `CORTEX_M_OPS`. Linux-arm, Android and host
-targets run LiteRT, which has every builtin kernel (`LITERT_OPS`). A model with an op outside
-its target's set fails at conversion time (`check_ops`), naming the op, its operator index and
-a hint, instead of failing later on the device.
+implement the same small set of kernels, listed in `CORTEX_M_OPS`. LiteRT has every builtin
+kernel (`LITERT_OPS`). Which kind runs which set is each adapter's `OPS`; the check that uses
+it is `pipeline.op_check`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from .errors import PipelineError
 from .tflite.schema import BUILTIN_OPS
 
 CORTEX_M_OPS: frozenset[str] = frozenset({
@@ -24,9 +20,6 @@ _NOT_KERNELS = {"CUSTOM", "DELEGATE", "PLACEHOLDER_FOR_GREATER_OP_CODES", "CALL"
 LITERT_OPS: frozenset[str] = frozenset(
     op for op in BUILTIN_OPS if op not in _NOT_KERNELS and not op.startswith("STABLEHLO_")
 )
-
-RUNTIME_BY_KIND = {"cortex-m": "TFLite Micro / AOT (Cortex-M kernels)", "linux-arm": "LiteRT",
-                   "android": "LiteRT", "host": "LiteRT"}
 
 # What usually produces an op, and what to do about it.
 _HINTS = {
@@ -55,41 +48,7 @@ _HINTS = {
 }
 
 
-def supported_ops(kind: str) -> frozenset[str]:
-    """The builtin ops the runtime of a target kind runs ("cortex-m", "linux-arm", "android", "host")."""
-    if kind == "cortex-m":
-        return CORTEX_M_OPS
-    if kind in ("linux-arm", "android", "host"):
-        return LITERT_OPS
-    raise PipelineError(f"unknown target kind '{kind}' (known: android, cortex-m, host, linux-arm)")
-
-
-def hint(op: str, kind: str) -> str:
-    base = _HINTS.get(op, "change the layer that produces it")
-    if kind == "cortex-m" and op in LITERT_OPS:
-        base += "; or pick a linux-arm/android/host target, whose LiteRT runtime has it"
-    return base
-
-
-def unsupported(ops: Iterable[tuple[int, str]], kind: str) -> list[tuple[int, str]]:
-    """(operator index, op name) pairs the kind's runtime cannot run, in graph order."""
-    allowed = supported_ops(kind)
-    return [(i, op) for i, op in ops if op not in allowed]
-
-
-def check_ops(ops: Iterable[tuple[int, str]], kind: str, what: str = "model") -> None:
-    """Raise a one-line PipelineError for the first op the target kind cannot run.
-
-    `ops` is (operator index, op name) in graph order, e.g. from
-    `[(o.index, o.op) for o in read_model(b).operators]`.
-    """
-    bad = unsupported(ops, kind)
-    if not bad:
-        return
-    index, op = bad[0]
-    others = sorted({o for _, o in bad[1:] if o != op})
-    more = f" (also unsupported: {', '.join(others)})" if others else ""
-    raise PipelineError(
-        f"{what}: op {op} at operator #{index} is not supported on {kind} targets "
-        f"({RUNTIME_BY_KIND.get(kind, kind)}){more}; hint: {hint(op, kind)}"
-    )
+def hint(op: str) -> str:
+    """What usually produces `op` and what to do about it (`pipeline.op_check.hint` adds which
+    target kinds run it)."""
+    return _HINTS.get(op, "change the layer that produces it")

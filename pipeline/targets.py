@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import PipelineError, allowed_list, did_you_mean
 from .schema_errors import describe
 
+# The adapter registry's names (pipeline.adapters.ADAPTERS; a test keeps the two equal). Kept as a
+# literal so that loading a target file does not import every adapter: each stage's code digest
+# is its import closure, and the teacher must not re-run when the Cortex-M adapter changes.
 Kind = Literal["linux-arm", "android", "cortex-m", "host"]
 Device = Literal["emulator", "qemu", "pyocd", "ssh", "adb", "local"]
 

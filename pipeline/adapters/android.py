@@ -7,8 +7,12 @@ import numpy as np
 
 from ..atomic import write_json
 from ..errors import PipelineError
+from ..opsets import LITERT_OPS
 
 KIND = "android"
+RUNTIME = "LiteRT"
+OPS = LITERT_OPS
+VERIFY_REFERENCE = "int8_ref"
 DEVICES = "emulator | adb | adb://SERIAL"
 
 
@@ -101,6 +105,4 @@ def run_model(target, model, inputs, outputs, device, options):
                            project_hint=f"build/{target.id}/android")
 
 
-def flash(target, firmware, device, options):
-    raise PipelineError(f"`pipeline flash` is for cortex-m targets; '{target.id}' is an Android phone "
-                        "(use `pipeline build` / `pipeline run --device adb`)")
+flash = None   # a phone installs an app (`pipeline build` / `pipeline run --device adb`), no firmware

@@ -9,8 +9,12 @@ import numpy as np
 
 from .. import atomic
 from ..errors import NotImplementedYet, PipelineError
+from ..opsets import CORTEX_M_OPS
 
 KIND = "cortex-m"
+RUNTIME = "TFLite Micro / AOT (Cortex-M kernels)"
+OPS = CORTEX_M_OPS
+VERIFY_REFERENCE = "int8_tflm"      # the firmware is bit-exact with TFLite Micro
 ISSUE = 6
 
 

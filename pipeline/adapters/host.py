@@ -14,9 +14,12 @@ from pathlib import Path
 from .. import bundle
 from ..atomic import write_json
 from ..errors import DeviceError, PipelineError, allowed_list
-from .base import not_yet
+from ..opsets import LITERT_OPS
 
 KIND = "host"
+RUNTIME = "LiteRT"
+OPS = LITERT_OPS
+VERIFY_REFERENCE = "int8_xnnpack"   # the host's default kernels are XNNPACK
 ISSUE = 5
 KERNELS = ("reference", "xnnpack")
 
@@ -74,5 +77,4 @@ def run_model(target, model, inputs, outputs, device, options):
         raise PipelineError(f"LiteRT failed on {model.name}: {err}") from None
 
 
-def flash(target, firmware, device, options):
-    not_yet("`pipeline flash`", KIND, 6)
+flash = None   # this machine runs the model in-process; there is no firmware

@@ -6,12 +6,13 @@ android adapters use too; this module only names the kind and what it does not d
 from __future__ import annotations
 
 from ..linux_litert import KERNELS, bench, package, parse_device, run_model
-from .base import not_yet
+from ..opsets import LITERT_OPS
 
 KIND = "linux-arm"
+RUNTIME = "LiteRT"
+OPS = LITERT_OPS
+VERIFY_REFERENCE = "int8_ref"     # the bundle's default kernels are LiteRT's reference kernels
 ISSUE = 5
-__all__ = ["KERNELS", "KIND", "bench", "flash", "package", "parse_device", "run_model"]
-
-
-def flash(target, firmware, device, options):
-    not_yet("`pipeline flash`", KIND, 6)
+flash = None                      # a Linux board runs a bundle; there is no firmware to flash
+__all__ = ["KERNELS", "KIND", "OPS", "RUNTIME", "VERIFY_REFERENCE", "bench", "flash", "package", "parse_device",
+           "run_model"]

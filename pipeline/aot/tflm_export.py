@@ -102,7 +102,7 @@ def model_ops(model: TFLiteModel) -> list[str]:
         if o.op not in RESOLVER_METHODS:
             raise PipelineError(
                 f"TFLM export: op {o.op} at operator #{o.index} is not supported on cortex-m targets "
-                f"(supported: {', '.join(sorted(RESOLVER_METHODS))}); hint: {hint(o.op, 'cortex-m')}")
+                f"(supported: {', '.join(sorted(RESOLVER_METHODS))}); hint: {hint(o.op)}")
     return list(model.op_names)
 
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import PipelineError
-from ..opsets import check_ops
+from ..op_check import check_ops
 from .core import INT8_FILE, ConversionResult, convert_onnx, convert_torch, eval_mode
 from .describe import describe_tflite, require_int8
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PipelineError
-from ..opsets import check_ops
+from ..op_check import check_ops
 from .describe import describe_tflite, require_int8
 from .layout import channels_last_shape, to_channels_last
 from .quiet import quiet, tail

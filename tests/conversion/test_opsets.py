@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from pipeline.errors import PipelineError
-from pipeline.opsets import CORTEX_M_OPS, LITERT_OPS, check_ops, supported_ops, unsupported
+from pipeline.op_check import check_ops, supported_ops, unsupported
+from pipeline.opsets import CORTEX_M_OPS, LITERT_OPS
 
 
 def test_sets():

@@ -28,8 +28,36 @@ def test_every_target_kind_resolves_to_an_adapter(target):
     t = load_all().get(target)
     adapter = ADAPTERS.get(t.kind)
     assert adapter.KIND == t.kind
-    for fn in ("package", "bench", "run_model", "flash"):
+    for fn in ("package", "bench", "run_model"):
         assert callable(getattr(adapter, fn))
+
+
+def test_the_target_schema_kinds_are_the_registered_adapters():
+    from typing import get_args
+
+    from pipeline.targets import Kind
+    assert sorted(get_args(Kind)) == ADAPTERS.names()
+
+
+def test_every_adapter_meets_the_target_kind_contract():
+    from pipeline.adapters import base
+    from pipeline.opsets import CORTEX_M_OPS, LITERT_OPS
+    for kind in ADAPTERS:
+        adapter = ADAPTERS.get(kind)
+        assert isinstance(adapter, base.TargetKind)
+        assert adapter.flash is None or callable(adapter.flash)
+    assert ADAPTERS.get("cortex-m").OPS == CORTEX_M_OPS and ADAPTERS.get("host").OPS == LITERT_OPS
+    assert [k for k in ADAPTERS if ADAPTERS.get(k).flash is not None] == ["cortex-m"]
+
+
+def test_an_adapter_missing_part_of_the_contract_is_refused():
+    import types
+
+    from pipeline.adapters import base
+    fake = types.ModuleType("fake_adapter")
+    fake.KIND, fake.RUNTIME, fake.OPS = "fake", "none", frozenset()
+    with pytest.raises(TypeError, match="lacks VERIFY_REFERENCE, flash, package, bench, run_model"):
+        base.check(fake)
 
 
 def test_aliases_resolve():
