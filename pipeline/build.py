@@ -1,7 +1,6 @@
 """Run the stage chain for one target, reusing cached stages, and write the build manifest."""
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -122,12 +121,10 @@ def _run_chain(
 
             def produce(out_dir: Path, stage=stage, inputs=inputs, key=key) -> Artifact:
                 ctx = Context(config=config, target=target, out_dir=out_dir, build_dir=build_dir,
-                              progress=progress, model_path=model_path, options=options,
-                              resume_dir=build_root / "checkpoints" / stage.NAME / key)
+                              progress=progress, model_path=model_path, options=options)
                 art = stage.run(ctx, inputs)
                 if not isinstance(art, Artifact):
                     raise TypeError(f"stage {stage.NAME} returned {type(art).__name__}, not an Artifact")
-                _test_hold(stage.NAME)
                 interrupt.raise_if_received()  # a swallowed Ctrl-C never commits a cache entry
                 return art
 
@@ -137,7 +134,6 @@ def _run_chain(
                 result.not_implemented.append(f"{stage.NAME}: {err}")
                 progress.log(f"[{index + 1}/{len(chain)}] {stage.NAME}: NOT IMPLEMENTED YET — {err}")
                 break
-            shutil.rmtree(build_root / "checkpoints" / stage.NAME / key, ignore_errors=True)
             progress.log(f"    done in {time.monotonic() - t0:.1f} s")
         done[stage.NAME] = artifact
         result.artifacts[stage.NAME] = artifact
@@ -194,12 +190,3 @@ def require_complete(result: BuildResult, allow_partial: bool) -> None:
 
 
 __all__ = ["BuildResult", "PipelineError", "run_build", "require_complete"]
-
-
-def _test_hold(stage_name: str) -> None:
-    """Fault injection for tests/reliability/test_interrupt.py: with PIPELINE_TEST_HOLD_STAGE=<stage>
-    the stage waits PIPELINE_TEST_HOLD_S seconds (default 3) after writing its outputs and before its
-    cache entry is committed, so a Ctrl-C lands inside even a stage that takes milliseconds (on a
-    fresh, fast machine package and bench did, and the test interrupted only 6 of 9 stages)."""
-    if os.environ.get("PIPELINE_TEST_HOLD_STAGE") == stage_name:
-        time.sleep(float(os.environ.get("PIPELINE_TEST_HOLD_S", "3")))

@@ -66,8 +66,6 @@ class Context:
     # Set by `pipeline build --model PATH`: training stages are skipped (see issue #4).
     model_path: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)  # CLI options such as device/engine
-    # Survives an interrupted run of this stage (same cache key): put checkpoints here to resume.
-    resume_dir: Path | None = None
 
     def artifact(self, meta: dict[str, Any] | None = None) -> Artifact:
         return Artifact(stage=self.out_dir.name, dir=self.out_dir, meta=dict(meta or {}))

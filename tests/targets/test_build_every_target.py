@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.adapters import ADAPTERS
 from pipeline.build import run_build
 from pipeline.config import Config
 from pipeline.report.io import read_report
@@ -16,8 +17,6 @@ from pipeline.targets import load_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
 
-# Which host-side accuracy the device must reproduce exactly, per target kind and its default kernels.
-REFERENCE = {"cortex-m": "int8_tflm", "linux-arm": "int8_ref", "android": "int8_ref", "host": "int8_xnnpack"}
 CASES = [("rpi4", "digits"), ("cortex-m4", "digits"), ("cortex-m4", "mnist1d"), ("cortex-m7", "digits"),
          ("cortex-m7", "mnist1d"), ("cortex-m55", "digits"), ("cortex-m55", "mnist1d"),
          ("android-arm64", "digits"), ("host", "digits")]
@@ -39,7 +38,7 @@ def test_build_reproduces_host_accuracy_on_the_device(build_root, target_id, dat
     assert report["status"] == "complete"
     assert report["target"]["id"] == target_id
     verify = result.artifacts["verify"].meta["accuracy"]
-    assert report["accuracy"]["value"] == pytest.approx(verify[REFERENCE[target.kind]], abs=1e-12)
+    assert report["accuracy"]["value"] == pytest.approx(verify[ADAPTERS.get(target.kind).VERIFY_REFERENCE], abs=1e-12)
     n_test = result.artifacts["data"].meta["sizes"]["test"]
     assert report["accuracy"]["n"] == n_test
     emulated = target.default_device in ("emulator", "qemu")
