@@ -187,29 +187,12 @@ def _layers(layers: Any) -> list[dict] | None:
 
 
 def _training(inputs: dict[str, Artifact]) -> dict | None:
-    """The training summary: a `train` artifact's meta, else gathered from the training stages.
-
-    A stage's meta may hold named entries (`{"scratch": {...}, "distilled": {...}}`) or be one flat
-    entry for the model it made (teacher -> teacher, distill -> distilled, compress -> pruned/qat).
-    """
-    if inputs.get("train") is not None:
-        return dict(inputs["train"].meta)
+    """The training summary: the compress stage's train.json ({"teacher": {...}, "scratch": {...},
+    "distilled": {...}, "pruned": {...}}); None for a build of a user's model (no training)."""
     compress = inputs.get("compress")
-    if compress is not None and (compress.dir / "train.json").is_file():
-        # The compress stage's training report: {"teacher": {...}, "scratch": {...}, ...}.
-        return {k: v for k, v in json.loads((compress.dir / "train.json").read_text()).items()
-                if isinstance(v, dict)}
-    found: dict[str, dict] = {}
-    for stage, default in (("teacher", "teacher"), ("distill", "distilled"), ("compress", "pruned")):
-        art = inputs.get(stage)
-        if art is None:
-            continue
-        named = {k: v for k, v in art.meta.items() if k in _TRAIN_NAMES and isinstance(v, dict)}
-        if named:
-            found.update(named)
-        else:
-            found["qat" if stage == "compress" and art.meta.get("qat") else default] = dict(art.meta)
-    return found or None
+    if compress is None or not (compress.dir / "train.json").is_file():
+        return None
+    return {k: v for k, v in json.loads((compress.dir / "train.json").read_text()).items() if isinstance(v, dict)}
 
 
 def _training_section(training: dict | None) -> dict | None:
@@ -237,7 +220,7 @@ def _dataset_hash(art: Artifact | None) -> str:
 
 
 def _model_from_files(inputs: dict[str, Artifact]) -> dict | None:
-    for stage in ("bench", "verify", "convert", "package"):
+    for stage in ("bench", "verify"):   # the report's INPUTS that hold a model file
         art = inputs.get(stage)
         if art is None:
             continue
