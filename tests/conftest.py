@@ -1,4 +1,5 @@
-"""Shared fixtures: the repo root, a CLI runner that runs the real console script."""
+"""Shared fixtures: the repo root, a CLI runner that runs the real console script, the target
+registry and the zoo of tiny int8 models (converted once per session, shared by every folder)."""
 from __future__ import annotations
 
 import os
@@ -22,3 +23,23 @@ def run_cli(tmp_path):
                               text=True, timeout=timeout)
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def targets():
+    from pipeline.targets import load_all
+    return load_all()
+
+
+@pytest.fixture(scope="session")
+def zoo_models(tmp_path_factory):
+    """All zoo models (pipeline/aot/zoo.py), converted once per session into one shared folder."""
+    from pipeline.aot import zoo
+    return zoo.build(None, tmp_path_factory.getbasetemp() / "zoo")
+
+
+@pytest.fixture(scope="session")
+def reject_models(tmp_path_factory):
+    """Zoo models the AOT compiler must refuse, each with the reason."""
+    from pipeline.aot import zoo
+    return zoo.build(list(zoo.REJECTS), tmp_path_factory.getbasetemp() / "zoo")

@@ -17,11 +17,6 @@ from pipeline.targets import load_all
 from .examples import cortex_m, rpi
 
 
-@pytest.fixture(scope="module")
-def targets():
-    return load_all()
-
-
 def _bench_of(report: dict) -> dict:
     """What an adapter writes to bench.json: the device-side sections of a report."""
     keys = ("device", "runtime", "latency", "accuracy", "memory")
