@@ -34,6 +34,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
     """Everything `inspect` shows, as one JSON-able dict."""
     m = read_model(model_bytes)
     kind = target.kind if target is not None else None
+    arena_ram = kind is not None and ADAPTERS.get(kind).ARENA_RAM
     allowed = supported_ops(kind) if kind else None
     ops = []
     for op in m.operators:
@@ -88,13 +89,13 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
         try:
             result["tflm_arena_bytes"] = tflm_min_arena(model_bytes)
         except PipelineError as err:
-            if kind == "cortex-m":
+            if arena_ram:
                 raise
             result["tflm_error"] = str(err)
     if target is not None:
         unsupported = [{"index": o["index"], "op": o["op"], "hint": hint(o["op"], kind)} for o in ops if not o["supported"]]
         flash_need = m.size_bytes
-        ram_need = result["tflm_arena_bytes"] if kind == "cortex-m" else None
+        ram_need = result["tflm_arena_bytes"] if arena_ram else None
 
         def fit(need, budget):
             if need is None:
@@ -108,7 +109,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
             "flash": fit(flash_need, target.flash_bytes),
             "ram": fit(ram_need, target.ram_bytes),
             "notes": "flash need = model bytes only (runtime code is counted by the package stage); "
-                     "RAM need = exact TFLM arena (cortex-m only)",
+                     "RAM need = exact TFLM arena (microcontroller kinds only)",
         }
         result["target"]["ok"] = (not unsupported and all(
             f is None or f["fits"] for f in (result["target"]["flash"], result["target"]["ram"])))
@@ -137,7 +138,7 @@ def inspect_command(model: Path, target: str | None = None, as_json: bool = Fals
         from .targets import Target, load_all
 
         tgt = target if isinstance(target, Target) else load_all().get(target)
-        if tgt.kind == "cortex-m":
+        if ADAPTERS.get(tgt.kind).ARENA_RAM:
             require_int8(data, str(model))
     result = analyze(data, tgt)
     result["file"] = str(model)

@@ -13,6 +13,7 @@ KIND = "android"
 RUNTIME = "LiteRT"
 OPS = LITERT_OPS
 VERIFY_REFERENCE = "int8_ref"
+ARENA_RAM = False
 DEVICES = "emulator | adb | adb://SERIAL"
 
 

@@ -20,6 +20,9 @@ class TargetKind(Protocol):
     RUNTIME: str                 # the runtime a report and `pipeline inspect --target` name
     OPS: frozenset[str]          # TFLite builtin ops that runtime runs
     VERIFY_REFERENCE: str        # verify-stage accuracy key the on-device accuracy must equal
+    # The fit check (`pipeline inspect --target`): True for microcontrollers, whose RAM need is the
+    # TFLM arena and whose models must be int8 end to end; False: RAM is not the model's limit.
+    ARENA_RAM: bool
     # `pipeline flash`: (target, firmware, device, options) -> dict; None: the kind has no firmware
     flash: Callable[..., Any] | None
 
@@ -32,7 +35,7 @@ class TargetKind(Protocol):
 
 def check(module) -> None:
     """Raise TypeError naming what a module lacks to be a TargetKind (a programming error)."""
-    missing = [a for a in ("KIND", "RUNTIME", "OPS", "VERIFY_REFERENCE", "flash", "package", "bench", "run_model")
+    missing = [a for a in ("KIND", "RUNTIME", "OPS", "VERIFY_REFERENCE", "ARENA_RAM", "flash", "package", "bench", "run_model")
                if not hasattr(module, a)]
     if missing:
         raise TypeError(f"adapter {module.__name__} lacks {', '.join(missing)} of the TargetKind contract")

@@ -15,6 +15,7 @@ KIND = "cortex-m"
 RUNTIME = "TFLite Micro / AOT (Cortex-M kernels)"
 OPS = CORTEX_M_OPS
 VERIFY_REFERENCE = "int8_tflm"      # the firmware is bit-exact with TFLite Micro
+ARENA_RAM = True
 ISSUE = 6
 
 

@@ -20,6 +20,7 @@ KIND = "host"
 RUNTIME = "LiteRT"
 OPS = LITERT_OPS
 VERIFY_REFERENCE = "int8_xnnpack"   # the host's default kernels are XNNPACK
+ARENA_RAM = False
 ISSUE = 5
 KERNELS = ("reference", "xnnpack")
 

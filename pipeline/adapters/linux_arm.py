@@ -12,7 +12,8 @@ KIND = "linux-arm"
 RUNTIME = "LiteRT"
 OPS = LITERT_OPS
 VERIFY_REFERENCE = "int8_ref"     # the bundle's default kernels are LiteRT's reference kernels
+ARENA_RAM = False
 ISSUE = 5
 flash = None                      # a Linux board runs a bundle; there is no firmware to flash
-__all__ = ["KERNELS", "KIND", "OPS", "RUNTIME", "VERIFY_REFERENCE", "bench", "flash", "package", "parse_device",
+__all__ = ["ARENA_RAM", "KERNELS", "KIND", "OPS", "RUNTIME", "VERIFY_REFERENCE", "bench", "flash", "package", "parse_device",
            "run_model"]

@@ -56,7 +56,7 @@ def test_an_adapter_missing_part_of_the_contract_is_refused():
     from pipeline.adapters import base
     fake = types.ModuleType("fake_adapter")
     fake.KIND, fake.RUNTIME, fake.OPS = "fake", "none", frozenset()
-    with pytest.raises(TypeError, match="lacks VERIFY_REFERENCE, flash, package, bench, run_model"):
+    with pytest.raises(TypeError, match="lacks VERIFY_REFERENCE, ARENA_RAM, flash, package, bench, run_model"):
         base.check(fake)
 
 
