@@ -10,6 +10,24 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--require-all", action="store_true",
+                     help="a skipped test fails the run (CI sets it: on a machine that has QEMU, qemu-user, "
+                          "debootstrap, sshd, Chromium and root, a skip means a check silently did not run); "
+                          "tests marked may_skip are exempt")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and not hasattr(report, "wasxfail") and item.config.getoption("--require-all")
+            and item.get_closest_marker("may_skip") is None):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under --require-all: {reason}"
 PIPELINE = str(Path(sys.executable).parent / "pipeline")
 
 
