@@ -45,7 +45,6 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
         latency.update(cycles_median=cycles, per_input=list(first), ms_median=cycles / clock_hz * 1000.0,
                        mac_per_cycle=compiled.macs / cycles if cycles else None)
     report = {
-        "complete": True,
         "target": target.id, "device": device, "engine": "aot", "model_sha256": m.sha256,
         "board": run.identity["board"], "samples": len(samples),
         "bit_exact_with_tflm": sum(same) / len(same),
