@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import PipelineError
 from .compiler import compile_model
 from .reference import random_inputs, tflm_arena_bytes, tflm_run
 from .runner import run_on_device, split_samples
@@ -31,6 +32,8 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     host = [tflm_run(m, data, xs) for xs in samples]
     same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
             for hs, ds in zip(host, run.outputs)]
+    if not all(same):
+        _not_exact(host, run.outputs, same)
     emulated = run.instructions is not None
     first = run.ticks[:LATENCY_INPUTS]
     clock_hz = run.identity["clock_hz"]
@@ -65,3 +68,15 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
         report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
                               "tflm_host": float(np.mean(np.array(host_pred) == labels))}
     return report
+
+
+def _not_exact(host: list, device: list, same: list[bool]) -> None:
+    """The firmware is bit-exact with TFLite Micro or the build fails: a fraction below 1.0 is never
+    reported as a result. One line: the first differing input and how many bytes differ."""
+    k = same.index(False)
+    got = b"".join(d.tobytes() for d in device[k])
+    want = b"".join(np.asarray(h, dtype=d.dtype).tobytes() for h, d in zip(host[k], device[k]))
+    differ = sum(a != b for a, b in zip(got, want))
+    raise PipelineError(f"the firmware's output differs from TFLite Micro on test input {k} ({differ} of {len(want)} "
+                        f"output bytes; {same.count(False)} of {len(same)} inputs differ): the build is not exact, "
+                        f"please report this model")
