@@ -25,10 +25,15 @@ class Board:
     flash_origin: int
     ram_origin: int
     vectors_origin: int | None
-    uart: str
-    timer: str
-    header: dict                   # board.h.j2 values
-    real: bool = False
+    uart: str                      # firmware/boards/drivers/uart_<uart>.c
+    timer: str                     # firmware/boards/drivers/timer_<timer>.c
+    uart_base: int | None
+    uart_baud: int
+    clock_hz: int                  # the clock the firmware runs at (BOARD_CLOCK_HZ)
+    semihosting: bool
+    target_id: str
+    source: str                    # the target file's name, for the board.h header
+    real: bool                     # a physical board (pyOCD + serial), not a QEMU machine
 
     def source_files(self) -> list[Path]:
         """Board support in link order: fault handler, reset/vectors, timer, UART. The order is
@@ -40,14 +45,21 @@ class Board:
 
     def header_text(self, sha256: str) -> str:
         """board.h for this board, stamped with the model it is built for."""
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
-                                 lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-        return env.get_template("board.h.j2").render(sha256=sha256, **self.header)
+        return _templates().get_template("board.h.j2").render(
+            sha256=sha256, target_id=self.target_id, source=self.source, name=self.machine, uart=self.uart,
+            timer=self.timer, uart_base=self.uart_base, uart_baud=self.uart_baud, clock_hz=self.clock_hz,
+            semihosting=self.semihosting)
 
     def write_header(self, out_dir: Path, sha256: str) -> Path:
         """Render board.h into out_dir; returns the folder to put on the include path."""
         atomic.write_text(Path(out_dir) / "board.h", self.header_text(sha256))
         return Path(out_dir)
+
+
+def _templates() -> jinja2.Environment:
+    """firmware/templates/ (linker script, board.h); undefined values are errors, not blanks."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
+                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 BOARD_DRIVERS = FIRMWARE_DIR / "boards" / "drivers"
@@ -90,14 +102,12 @@ def board_for(target) -> Board:
         raise PipelineError(f"target '{target.id}' has no [firmware] table: the AOT firmware needs its memory map, "
                             f"UART and timer (see targets/cortex-m4.toml)")
     qemu = target.emulator.machine if target.emulator else None
-    real = target.board is not None and qemu is None
-    clock_hz = fw.clock_hz or int(round(target.clock_mhz * 1e6))
-    header = {"target_id": target.id, "source": Path(target.source).name if target.source else target.id,
-              "name": qemu or target.id, "uart": fw.uart, "timer": fw.timer, "uart_base": fw.uart_base,
-              "uart_baud": target.board.serial_baud if target.board else 115200, "clock_hz": clock_hz,
-              "semihosting": fw.semihosting}
     return Board(qemu or target.id, qemu, cpu_cflags(target.core, target.fpu), fw.flash_origin, fw.ram_origin,
-                 fw.vectors_origin, fw.uart, fw.timer, header, real=real)
+                 fw.vectors_origin, fw.uart, fw.timer, fw.uart_base,
+                 uart_baud=target.board.serial_baud if target.board else 115200,
+                 clock_hz=fw.clock_hz or int(round(target.clock_mhz * 1e6)), semihosting=fw.semihosting,
+                 target_id=target.id, source=Path(target.source).name if target.source else target.id,
+                 real=target.board is not None and qemu is None)
 
 
 def _tool(name: str) -> str:
@@ -108,9 +118,7 @@ def _tool(name: str) -> str:
 
 
 def _linker_script(compiled: Compiled, target, board: Board, stack_bytes: int) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    return env.get_template("link.ld.j2").render(
+    return _templates().get_template("link.ld.j2").render(
         sha256=compiled.model.sha256, target=target.id, machine=board.machine, flash_kb=target.flash_kb,
         ram_kb=target.ram_kb, flash_origin=board.flash_origin, ram_origin=board.ram_origin,
         vectors_origin=board.vectors_origin, stack_bytes=stack_bytes)
