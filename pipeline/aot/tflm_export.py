@@ -152,6 +152,14 @@ def _env() -> jinja2.Environment:
                               keep_trailing_newline=True)
 
 
+def _tensor_bytes(t) -> int:
+    import numpy as np
+    n = 1
+    for d in t.shape:
+        n *= int(d)
+    return n * np.dtype(t.dtype).itemsize
+
+
 def _model_rows(data: bytes, per_row: int = 16) -> list[str]:
     return [", ".join(f"0x{b:02x}" for b in data[i:i + per_row]) for i in range(0, len(data), per_row)]
 
@@ -175,7 +183,8 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
         sha256=model.sha256, target=target, board=board, arch=arch, ops=ops, methods=methods,
         resolver_size=len(methods), arena=arena, margin_fixed=MARGIN_FIXED, margin_fraction=MARGIN_FRACTION,
         model_len=len(data), model_rows=_model_rows(bytes(data)), macs=macs,
-        num_inputs=len(model.inputs), num_outputs=len(model.outputs),
+        num_inputs=len(model.inputs), num_outputs=len(model.outputs), num_ops=len(model.operators),
+        input_bytes=sum(_tensor_bytes(model.tensor(i)) for i in model.inputs),
         board_c_sources=sorted(n for n in board_files if n.endswith(".c")),
         cflags=list(board.cflags), stack_bytes=8192,
     )
@@ -189,6 +198,7 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
         "link.ld": env.get_template("link.ld.j2").render(**ctx),
         "Makefile": env.get_template("Makefile.j2").render(**ctx),
         "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(**ctx),
+        "arm-none-eabi.cmake": env.get_template("arm-none-eabi.cmake.j2").render(**ctx),
         "README.md": env.get_template("README.md.j2").render(**ctx),
     }
     carry = env.get_template("board_file.j2")
