@@ -193,9 +193,11 @@ def host_allocations(data: bytes, arena: int, timeout_s: float = 120.0) -> dict 
     return out
 
 
-def target32_bytes(record: dict) -> int:
-    """The host record re-counted for 32-bit pointers (see the module docstring)."""
-    tail = record["tail"]
+def target32_bytes(record: dict, host_min: int | None = None) -> int:
+    """The host minimum (else the record's total) less what 32-bit pointers save on the recorded
+    structs (see the module docstring). The minimum can exceed the record's total: temporary
+    allocations during AllocateTensors are not in the record, so the gap is kept."""
+    tail = record["tail"] + max(0, int(host_min or 0) - record["total"])
     for name, (used, count) in record["records"].items():
         if name not in POINTER_STRUCTS:
             continue
@@ -212,7 +214,7 @@ def arena_for(model: TFLiteModel, data: bytes, host_min: int | None = None, targ
         host_min = tflm_min_arena(data)
     if record is None:
         record = host_allocations(data, host_min)
-    t32 = target32_bytes(record) if record else None
+    t32 = target32_bytes(record, host_min) if record else None
     basis = host_min if t32 is None else t32
     helium = target is None or getattr(target, "core", None) in HELIUM_CORES
     scratch, where = cmsis_nn_scratch(model, helium=helium)
