@@ -156,7 +156,7 @@ def test_firmware_protocol_matches_the_aot_firmware(zoo_models, host_min, target
     assert "memcpy(staged + staged_at(idx), dst, nbytes);" in cc
     # `mem` answers the AOT firmware's fields, `prof` the AOT firmware's format (no ERR)
     aot = (Path(__file__).parents[2] / "firmware" / "app" / "main.c").read_text()
-    fields = lambda text: re.findall(r'uart_puts\("(?:OK mem | )(\w+)="\)', text.split("mem()", 1)[1].split("\n}", 1)[0])
+    fields = lambda text: re.findall(r'uart_puts\("(?:OK mem | )(\w+)="\)', text.split("\n}", 1)[0])
     assert fields(cc.split("void cmd_mem", 1)[1]) == fields(aot.split("static void cmd_mem", 1)[1]) == \
         ["arena", "stack_used", "stack_size"]
     assert "ERR prof" not in cc and 'uart_puts("OK prof ");' in cc and 'uart_puts("END\\n");' in cc
