@@ -47,6 +47,11 @@ def _build_options(f):
         click.option("--device", help=DEVICE_HELP),
         click.option("--engine", type=click.Choice(["aot", "tflm"]), help="Cortex-M engine (default aot)."),
         click.option("--tflm-dir", type=click.Path(path_type=Path), help="Where --engine tflm writes the TFLM project."),
+        click.option("--tflm-src", type=click.Path(path_type=Path),
+                     help="A tflite-micro checkout: --engine tflm builds, runs and benchmarks its firmware "
+                          "(default: $PIPELINE_TFLM_SRC)."),
+        click.option("--tflm-kernels", type=click.Choice(["cmsis_nn", "reference"]),
+                     help="TFLite Micro kernels for --tflm-src builds (default cmsis_nn)."),
         click.option("--model", "model_path", type=click.Path(path_type=Path), help="Bring your own model; skips training."),
         click.option("--force", is_flag=True, help="Ignore the cache and re-run every stage."),
         click.option("--from", "from_stage", help="Re-run from this stage on (earlier stages may come from cache)."),
@@ -59,7 +64,8 @@ def _build_options(f):
 
 
 def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_path, force, from_stage,
-               accept_new_host_key, benchmark_model=None, until=None, allow_partial=False):
+               accept_new_host_key, benchmark_model=None, until=None, allow_partial=False, tflm_src=None,
+               tflm_kernels=None):
     cfg, tgt = _load(config_path, target)  # bad target/config fails before any heavy import
     from .build import require_complete, run_build
 
@@ -74,7 +80,13 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         from .tflite import read_model
 
         read_model(model_path)  # a malformed file fails now, not after the data stage
+    export_only = None
+    if engine == "tflm" and until is None:
+        from .aot.tflm_export import tflm_src_from
+        if tflm_src_from({"tflm_src": tflm_src}) is None:   # the export is all that can be asked
+            until, export_only = "package", tflm_dir
     options = {"device": device, "engine": engine, "tflm_dir": str(tflm_dir) if tflm_dir else None,
+               "tflm_src": str(tflm_src) if tflm_src else None, "tflm_kernels": tflm_kernels,
                "accept_new_host_key": accept_new_host_key or None,
                "benchmark_model": str(benchmark_model) if benchmark_model else None}
     t0 = time.monotonic()
@@ -85,6 +97,10 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
                f" → {result.build_dir}/manifest.json")
     if result.not_implemented:
         click.echo("PARTIAL BUILD — not implemented yet: " + "; ".join(result.not_implemented))
+    if engine == "tflm" and until == "package" and not result.not_implemented:
+        where = export_only or f"{result.build_dir}/package/tflm"
+        click.echo(f"engine tflm: exported the TFLite Micro project to {where} (no --tflm-src / PIPELINE_TFLM_SRC, "
+                   "so it was not built or benchmarked)")
     require_complete(result, allow_partial)
 
 
@@ -145,7 +161,9 @@ def inspect(model, target, as_json):
 @click.option("--kernels", type=click.Choice(["reference", "xnnpack"]), default="reference",
               help="LiteRT kernels (reference is deterministic and comparable with TFLM).")
 @click.option("--accept-new-host-key", is_flag=True)
-def run(target, model, inputs, outputs, device, kernels, accept_new_host_key):
+@click.option("--engine", type=click.Choice(["aot", "tflm"]), help="Cortex-M engine (default aot).")
+@click.option("--tflm-src", type=click.Path(path_type=Path), help="tflite-micro checkout for --engine tflm.")
+def run(target, model, inputs, outputs, device, kernels, accept_new_host_key, engine, tflm_src):
     """Raw inference of any model on the target's device; outputs saved for comparison."""
     from .adapters import ADAPTERS
 
@@ -154,7 +172,8 @@ def run(target, model, inputs, outputs, device, kernels, accept_new_host_key):
         if not p.is_file():
             raise PipelineError(f"file not found: {p}")
     ADAPTERS.get(tgt.kind).run_model(tgt, model, inputs, outputs, device,
-                                     {"kernels": kernels, "accept_new_host_key": accept_new_host_key})
+                                     {"kernels": kernels, "accept_new_host_key": accept_new_host_key,
+                                      "engine": engine, "tflm_src": str(tflm_src) if tflm_src else None})
     click.echo(f"wrote {outputs}")
 
 

@@ -20,9 +20,9 @@ ISSUE = 6
 
 
 ENGINES = ("aot", "tflm")
-_TFLM_NOT_HERE = ("engine 'tflm': TFLM firmware cannot be compiled here (no TFLite Micro C++ sources on this "
-                  "machine), so it cannot be {what}; `pipeline build --engine tflm --tflm-dir DIR` exports the "
-                  "TFLM project to build elsewhere, or use --engine aot")
+_TFLM_NOT_HERE = ("engine 'tflm': TFLM firmware cannot be compiled here without TFLite Micro's C++ sources, so it "
+                  "cannot be {what}; pass --tflm-src PATH (or set PIPELINE_TFLM_SRC) to a tflite-micro checkout, "
+                  "or `pipeline build --engine tflm --tflm-dir DIR` exports the TFLM project to build elsewhere")
 
 
 def _engine(options: dict) -> str:
@@ -33,9 +33,11 @@ def _engine(options: dict) -> str:
 
 
 def _aot_only(options: dict, what: str) -> None:
-    """bench / run / flash execute firmware: only the AOT engine's can be built here."""
+    """bench / run / flash execute firmware: the TFLM engine's only with a tflite-micro checkout."""
     if _engine(options) == "tflm":
-        raise NotImplementedYet(_TFLM_NOT_HERE.format(what=what))
+        from ..aot.tflm_export import tflm_src_from
+        if tflm_src_from(options) is None:
+            raise NotImplementedYet(_TFLM_NOT_HERE.format(what=what))
 
 
 def _find_model(inputs) -> Path:
@@ -106,6 +108,8 @@ def bench(ctx, inputs):
     latency (median of 5), memory and flash by section. Any failure raises: no partial report."""
     from ..aot.bench import benchmark
     _aot_only(ctx.options, "benchmarked on a device")
+    if _engine(ctx.options) == "tflm":
+        return _bench_tflm(ctx, inputs)
     model = _find_model(inputs)
     x, y = _find_test_set(inputs, ctx.options)
     if x is not None:
@@ -120,6 +124,105 @@ def bench(ctx, inputs):
     report = standard_report(raw, ctx.target, Path(model))
     atomic.write_json(ctx.out_dir / "bench.json", report)
     return ctx.artifact(report)
+
+
+def _tflm_firmware(data: bytes, target, work: Path, options: dict):
+    """Export the TFLM project into work/ and build it against the user's checkout."""
+    from ..aot.tflm_export import build_project, export, tflm_src_from
+    src = tflm_src_from(options)
+    project = export(data, target, Path(work) / "tflm")
+    kernels = options.get("tflm_kernels") or "cmsis_nn"
+    build = build_project(Path(work) / "tflm", src, kernels=kernels)
+    return project, build, src, kernels
+
+
+def _git_commit(src: Path) -> str:
+    import subprocess
+    try:
+        res = subprocess.run(["git", "-C", str(src), "rev-parse", "--short=10", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "checkout"
+    return res.stdout.strip() if res.returncode == 0 and res.stdout.strip() else "checkout"
+
+
+def _bench_tflm(ctx, inputs):
+    """The same measurements as the AOT bench, on the TFLM firmware built from --tflm-src."""
+    from ..aot.bench import LATENCY_INPUTS
+    from ..aot.compiler import compile_model
+    from ..aot.reference import random_inputs
+    from ..aot.runner import run_on_device, split_samples
+    model = _find_model(inputs)
+    data = Path(model).read_bytes()
+    x, y = _find_test_set(inputs, ctx.options)
+    compiled = compile_model(data)          # host-side model facts (shapes, MACs); not what runs
+    m = compiled.model
+    if x is not None:
+        spec = m.tensors[m.inputs[0]]
+        x = x.reshape((len(x), *spec.shape[1:]))
+        samples = split_samples(compiled, np.asarray(x))
+    else:
+        samples = [random_inputs(m, seed) for seed in range(LATENCY_INPUTS)]
+    device = ctx.options.get("device") or ctx.target.default_device
+    work = ctx.out_dir / "work"
+    with ctx.progress.status(f"building the TFLite Micro firmware for {ctx.target.id}"):
+        project, build, src, kernels = _tflm_firmware(data, ctx.target, work, ctx.options)
+    with ctx.progress.status(f"benchmarking TFLite Micro on {ctx.target.id} ({device}), {len(samples)} inputs"):
+        run = run_on_device(compiled, ctx.target, samples, work, device=device, build=build, profile=True,
+                            timeout=float(ctx.options.get("timeout", 120)))
+    raw = tflm_raw_report(run, compiled, samples, data, ctx.target, device, project, kernels, _git_commit(src), y)
+    atomic.write_json(ctx.out_dir / "tflm-bench.json", raw)
+    report = standard_report(raw, ctx.target, Path(model))
+    atomic.write_json(ctx.out_dir / "bench.json", report)
+    return ctx.artifact(report)
+
+
+def tflm_raw_report(run, compiled, samples, data, target, device, project, kernels, version, y=None) -> dict:
+    """The AOT bench's raw fields for a TFLM run; memory.arena_bytes is what TFLM used on the device."""
+    import statistics
+
+    from ..aot.bench import LATENCY_INPUTS
+    from ..aot.reference import tflm_run
+    m = compiled.model
+    host = [tflm_run(m, data, xs) for xs in samples]
+    same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
+            for hs, ds in zip(host, run.outputs)]
+    emulated = run.instructions is not None
+    latency = {"inputs": len(run.ticks[:LATENCY_INPUTS])}
+    if emulated:
+        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
+        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
+                       unit="instructions (QEMU -icount; not cycles, not ms)",
+                       mac_per_instruction=compiled.macs / instr if instr else None)
+    else:
+        cycles = statistics.median(run.ticks[:LATENCY_INPUTS])
+        latency.update(cycles_median=cycles, per_input=list(run.ticks[:LATENCY_INPUTS]),
+                       ms_median=cycles / run.identity["clock_hz"] * 1000.0,
+                       mac_per_cycle=compiled.macs / cycles if cycles else None)
+    used = int(run.memory["arena"])
+    report = {
+        "target": target.id, "device": device, "engine": "tflm", "kernels": kernels,
+        "tflm_version": version, "model_sha256": m.sha256, "board": run.identity["board"],
+        "samples": len(samples), "bit_exact_with_tflm": sum(same) / len(same),
+        "latency": latency, "macs": compiled.macs,
+        "ops": [{"index": s.index, "op": s.op, "macs": s.macs,
+                 ("instructions" if emulated else "cycles"):
+                     (run.op_instructions or run.op_ticks or {}).get(s.index)} for s in compiled.steps],
+        "memory": {"arena_bytes": used, "arena_allocated_bytes": project.arena.total,
+                   "arena_basis": project.arena.basis_name, "arena_basis_bytes": project.arena.basis,
+                   "tflm_host_min_arena_bytes": project.arena.host_min, "pointer_bytes": 4,
+                   "stack_used_bytes": run.memory["stack_used"], "peak_ram_bytes": used + run.memory["stack_used"],
+                   "tflm_arena_bytes": used,
+                   "flash_bytes": run.firmware.flash_bytes, "ram_bytes": run.firmware.ram_bytes,
+                   "sections": run.firmware.sections},
+    }
+    if y is not None:
+        labels = np.asarray(y).reshape(-1)
+        dev_pred = [int(np.argmax(o[0])) for o in run.outputs]
+        host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
+        report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
+                              "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+    return report
 
 
 def standard_report(raw: dict, target, model: Path) -> dict:
@@ -148,7 +251,9 @@ def standard_report(raw: dict, target, model: Path) -> dict:
                    "name": f"{raw['board']}" + (f" [emulated: qemu-system {target.emulator.machine}]"
                                                  if emulated and target.emulator else ""),
                    "arch": target.arch, "transport": "qemu-system" if emulated else "serial"},
-        "runtime": {"name": "aot", "version": "1", "engine": "aot", "threads": 1},
+        "runtime": ({"name": "tflite-micro", "version": str(raw.get("tflm_version") or "checkout"),
+                     "engine": "cmsis-nn" if raw.get("kernels") == "cmsis_nn" else "reference", "threads": 1}
+                    if raw.get("engine") == "tflm" else {"name": "aot", "version": "1", "engine": "aot", "threads": 1}),
         "latency": latency,
         "throughput": {"macs_per_unit": float(raw["macs"] / median) if median else 0.0},
         "memory": {"arena_bytes": mem["arena_bytes"], "tflm_arena_bytes": mem["tflm_arena_bytes"],
@@ -223,8 +328,11 @@ def run_model(target, model, inputs, outputs, device, options):
     samples = split_samples(compiled, x)
     work = options.get("work_dir")
     with tempfile.TemporaryDirectory(prefix="pipeline-cm-") as tmp:
+        build = None
+        if _engine(options) == "tflm":
+            _, build, _, _ = _tflm_firmware(Path(model).read_bytes(), target, Path(work or tmp), options)
         run = run_on_device(compiled, target, samples, Path(work or tmp), device=device,
-                            timeout=float(options.get("timeout", 60)))
+                            timeout=float(options.get("timeout", 60)), build=build)
     single = x.shape == tuple(compiled.model.tensors[compiled.model.inputs[0]].shape)
     per_output = []
     for k in range(len(compiled.model.outputs)):

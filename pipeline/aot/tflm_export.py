@@ -9,21 +9,26 @@ TARGET=cortex_m_generic) and our board support (startup, linker script, UART, ti
 TFLM's C++ sources are not available on this machine, so the project is tested only up to the
 generated sources (op list, resolver, arena constant, build files); it is never compiled here.
 
-Arena = exact host minimum (tflite_micro on x86-64, bisection: N bytes allocate, N-1 do not)
-        + margin, margin = CMSIS-NN scratch + 1024 + host_min / 16 (each rounded up to 16 bytes):
-  * CMSIS-NN scratch: the host interpreter runs TFLM's *reference* kernels, which request no
-    scratch buffers; CMSIS-NN's CONV_2D / DEPTHWISE_CONV_2D request an im2col buffer (the DSP path
-    of M4/M7: 2 columns of Cin*kh*kw int16 values) and on Helium (M55) kernel sums (Cout int32).
-    We reserve the largest over all operators of 4 * Cin*kh*kw * 2 + 4 * Cout bytes (twice the
-    DSP im2col size, plus the kernel sums): scratch buffers live only during their operator, so
-    the maximum, not the sum, is what the planner needs on top.
-  * 1024 bytes + 1/16 of the host minimum: the TFLM revision the project is built against may
-    differ from the wheel that measured the minimum (0.dev20261023), and the persistent
-    allocations of CMSIS-NN kernels' OpData differ from the reference kernels'.
-  * Pointer size works the other way: x86-64 has 8-byte pointers, Cortex-M 4-byte ones, so the
-    per-tensor and per-node bookkeeping TFLM keeps in the arena is smaller on the target (e.g. a
-    TfLiteEvalTensor is 24 bytes on x86-64 and 12 on a 32-bit core); buffer alignment is 16
-    bytes on both. The host minimum therefore over-counts that part; no margin is added for it.
+Arena, sized for the target's 32-bit pointers (not the x86-64 host interpreter's figure):
+  * The tflite_micro host interpreter (x86-64, reference kernels) gives the exact host minimum by
+    bisection (N bytes allocate, N-1 do not) and, at that size, its allocation record
+    (print_allocations): head (the planned, non-persistent activations: the same on both, buffers
+    are 16-byte aligned on both) and tail (persistent), the tail itemised by struct.
+  * The structs that hold pointers are re-counted at their Cortex-M sizes: TfLiteEvalTensor 24 -> 12
+    bytes, persistent TfLiteTensor 64 -> 40, NodeAndRegistration 64 -> 32, TfLiteAffineQuantization
+    24 -> 12 (one per quantized persistent tensor, half of that record's allocations). Persistent
+    buffers (kernel OpData: int32 arrays) and the unitemised rest of the tail (allocator
+    bookkeeping) are kept at the host size, an upper bound. The result is the 32-bit estimate.
+    (Measured with TFLite Micro 90b983c2 on QEMU M4, KWS DS-CNN: host minimum 24,192, arena used
+    22,804 with CMSIS-NN, 22,756 with reference kernels; this estimate: 23,328.)
+  * + CMSIS-NN scratch: the reference kernels request no scratch buffers; CMSIS-NN's do, for the
+    largest operator (scratch lives only during its operator, so the maximum is what counts):
+    M0..M33 (scalar / DSP): CONV_2D im2col 2 columns of Cin*kh*kw int16 = 4*Cin*kh*kw,
+    DEPTHWISE_CONV_2D Cin*kh*kw int16 = 2*C*kh*kw, + 4*Cout either way;
+    Helium (M55, M85): 4*Cin*kh*kw*2 + 4*Cout (kernel sums and the wider MVE blocks).
+  * + revision slack: MARGIN_FIXED + estimate / MARGIN_FRACTION (the TFLM checkout may differ from
+    the wheel that measured the record).
+The summary and model_settings.h say which figure is which (arena_basis = "32-bit estimate").
 """
 from __future__ import annotations
 
@@ -52,8 +57,18 @@ RESOLVER_METHODS: dict[str, str] = {
     "DEQUANTIZE": "AddDequantize",
 }
 
-MARGIN_FIXED = 1024          # bytes, TFLM revision / kernel OpData differences
-MARGIN_FRACTION = 16         # + host_min / 16 (6.25 %)
+MARGIN_FIXED = 512           # bytes, TFLM revision / kernel OpData differences
+MARGIN_FRACTION = 32         # + estimate / 32 (3.1 %)
+
+# Allocation record name -> (bytes per item on x86-64, on a 32-bit Cortex-M) for the structs that
+# hold pointers; 'items' per record: the count the record states (quantization: half of it).
+POINTER_STRUCTS = {
+    "TfLiteEvalTensor data": (24, 12),
+    "Persistent TfLiteTensor data": (64, 40),
+    "NodeAndRegistration struct": (64, 32),
+    "Persistent TfLiteTensor quantization data": (24, 12),
+}
+HELIUM_CORES = ("cortex-m55", "cortex-m85")
 
 
 def _up16(n: int) -> int:
@@ -62,10 +77,19 @@ def _up16(n: int) -> int:
 
 @dataclass(frozen=True)
 class Arena:
-    host_min: int            # exact minimum of the tflite_micro host interpreter
+    host_min: int            # exact minimum of the tflite_micro host interpreter (x86-64)
     scratch: int             # CMSIS-NN scratch estimate (largest over operators)
-    version_slack: int       # MARGIN_FIXED + host_min / MARGIN_FRACTION
+    version_slack: int       # MARGIN_FIXED + target32 / MARGIN_FRACTION
     scratch_op: str | None = None
+    target32: int | None = None   # the 32-bit estimate (None: no allocation record, host_min used)
+
+    @property
+    def basis(self) -> int:
+        return self.host_min if self.target32 is None else self.target32
+
+    @property
+    def basis_name(self) -> str:
+        return "x86-64 host minimum" if self.target32 is None else "32-bit estimate"
 
     @property
     def margin(self) -> int:
@@ -73,7 +97,7 @@ class Arena:
 
     @property
     def total(self) -> int:
-        return self.host_min + self.margin
+        return self.basis + self.margin
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,8 @@ class TflmProject:
                 "resolver_methods": self.methods, "resolver_size": len(self.methods),
                 "board": self.board, "target_arch": self.target_arch,
                 "arena_bytes": self.arena.total, "tflm_host_min_arena_bytes": self.arena.host_min,
+                "arena_basis": self.arena.basis_name, "arena_basis_bytes": self.arena.basis,
+                "arena_target32_bytes": self.arena.target32, "pointer_bytes": 4,
                 "arena_margin_bytes": self.arena.margin, "arena_margin_scratch_bytes": self.arena.scratch,
                 "arena_margin_version_bytes": self.arena.version_slack, "files": sorted(self.files),
                 "compiled_here": False}
@@ -106,7 +132,7 @@ def model_ops(model: TFLiteModel) -> list[str]:
     return list(model.op_names)
 
 
-def cmsis_nn_scratch(model: TFLiteModel) -> tuple[int, str | None]:
+def cmsis_nn_scratch(model: TFLiteModel, helium: bool = True) -> tuple[int, str | None]:
     """Estimated largest CMSIS-NN scratch buffer over the operators (see the module docstring)."""
     best, where = 0, None
     for o in model.operators:
@@ -121,7 +147,12 @@ def cmsis_nn_scratch(model: TFLiteModel) -> tuple[int, str | None]:
             else:                                                  # [1, kh, kw, Cout]
                 _, kh, kw, cout = (int(d) for d in w)
                 cin = cout
-            need = 4 * cin * kh * kw * 2 + 4 * cout
+            if helium:
+                need = 4 * cin * kh * kw * 2 + 4 * cout
+            elif o.op == "CONV_2D":
+                need = 4 * cin * kh * kw + 4 * cout
+            else:
+                need = 2 * cin * kh * kw + 4 * cout
         else:
             need = 0
         if need > best:
@@ -129,12 +160,65 @@ def cmsis_nn_scratch(model: TFLiteModel) -> tuple[int, str | None]:
     return _up16(best), where
 
 
-def arena_for(model: TFLiteModel, data: bytes, host_min: int | None = None) -> Arena:
+_RECORD = r"""
+import sys
+data = sys.stdin.buffer.read()
+from tflite_micro.python.tflite_micro import runtime
+it = runtime.Interpreter.from_bytes(data, arena_size=int(sys.argv[1]))
+it.print_allocations()
+"""
+
+
+def host_allocations(data: bytes, arena: int, timeout_s: float = 120.0) -> dict | None:
+    """The host interpreter's allocation record at `arena` bytes (print_allocations() writes it to
+    C-level stderr, so it runs in a child process): {"total", "head", "tail", "records": {name:
+    (used, count)}}; None when the interpreter cannot be built at that size."""
+    import re
+    import subprocess
+    import sys
+    try:
+        proc = subprocess.run([sys.executable, "-c", _RECORD, str(int(arena))], input=bytes(data),
+                              capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+    text = proc.stderr.decode(errors="replace") + proc.stdout.decode(errors="replace")
+    out: dict = {"records": {}}
+    for key in ("total", "head", "tail"):
+        m = re.search(rf"Arena allocation {key} (\d+) bytes", text)
+        if not m:
+            return None
+        out[key] = int(m.group(1))
+    for m in re.finditer(r"'([^']+)' used (\d+) bytes with alignment overhead \(requested \d+ bytes for (\d+) ", text):
+        out["records"][m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def target32_bytes(record: dict, host_min: int | None = None) -> int:
+    """The host minimum (else the record's total) less what 32-bit pointers save on the recorded
+    structs (see the module docstring). The minimum can exceed the record's total: temporary
+    allocations during AllocateTensors are not in the record, so the gap is kept."""
+    tail = record["tail"] + max(0, int(host_min or 0) - record["total"])
+    for name, (used, count) in record["records"].items():
+        if name not in POINTER_STRUCTS:
+            continue
+        host, target = POINTER_STRUCTS[name]
+        items = count // 2 if "quantization" in name else count
+        tail -= min(used, items * (host - target))
+    return _up16(record["head"] + tail)
+
+
+def arena_for(model: TFLiteModel, data: bytes, host_min: int | None = None, target=None,
+              record: dict | None = None) -> Arena:
     if host_min is None:
         from ..tflm_arena import tflm_min_arena
         host_min = tflm_min_arena(data)
-    scratch, where = cmsis_nn_scratch(model)
-    return Arena(int(host_min), scratch, _up16(MARGIN_FIXED + host_min // MARGIN_FRACTION), where)
+    if record is None:
+        record = host_allocations(data, host_min)
+    t32 = target32_bytes(record, host_min) if record else None
+    basis = host_min if t32 is None else t32
+    helium = target is None or getattr(target, "core", None) in HELIUM_CORES
+    scratch, where = cmsis_nn_scratch(model, helium=helium)
+    return Arena(int(host_min), scratch, _up16(MARGIN_FIXED + basis // MARGIN_FRACTION), where, t32)
 
 
 def target_arch(target) -> str:
@@ -152,6 +236,14 @@ def _env() -> jinja2.Environment:
                               keep_trailing_newline=True)
 
 
+def _tensor_bytes(t) -> int:
+    import numpy as np
+    n = 1
+    for d in t.shape:
+        n *= int(d)
+    return n * np.dtype(t.dtype).itemsize
+
+
 def _model_rows(data: bytes, per_row: int = 16) -> list[str]:
     return [", ".join(f"0x{b:02x}" for b in data[i:i + per_row]) for i in range(0, len(data), per_row)]
 
@@ -162,7 +254,7 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
     model = read_model(bytes(data))
     ops = model_ops(model)
     methods = [RESOLVER_METHODS[o] for o in ops]
-    arena = arena_for(model, data, host_min)
+    arena = arena_for(model, data, host_min, target)
     board = board_for(target)
     arch = target_arch(target)
     from ..tflite.macs import op_macs
@@ -175,7 +267,8 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
         sha256=model.sha256, target=target, board=board, arch=arch, ops=ops, methods=methods,
         resolver_size=len(methods), arena=arena, margin_fixed=MARGIN_FIXED, margin_fraction=MARGIN_FRACTION,
         model_len=len(data), model_rows=_model_rows(bytes(data)), macs=macs,
-        num_inputs=len(model.inputs), num_outputs=len(model.outputs),
+        num_inputs=len(model.inputs), num_outputs=len(model.outputs), num_ops=len(model.operators),
+        input_bytes=sum(_tensor_bytes(model.tensor(i)) for i in model.inputs),
         board_c_sources=sorted(n for n in board_files if n.endswith(".c")),
         cflags=list(board.cflags), stack_bytes=8192,
     )
@@ -189,6 +282,7 @@ def render_project(data: bytes, target, host_min: int | None = None) -> TflmProj
         "link.ld": env.get_template("link.ld.j2").render(**ctx),
         "Makefile": env.get_template("Makefile.j2").render(**ctx),
         "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(**ctx),
+        "arm-none-eabi.cmake": env.get_template("arm-none-eabi.cmake.j2").render(**ctx),
         "README.md": env.get_template("README.md.j2").render(**ctx),
     }
     carry = env.get_template("board_file.j2")
@@ -208,3 +302,61 @@ def export(data: bytes, target, out_dir: Path, host_min: int | None = None) -> T
             (tmp / name).write_text(text)
         atomic.write_json(tmp / "tflm_summary.json", project.summary())
     return project
+
+
+KERNELS = {"cmsis_nn": "cmsis_nn", "reference": ""}
+FLASH_SECTIONS = (".vectors", ".text", ".init_array", ".ARM.extab", ".ARM.exidx", ".data")
+RAM_SECTIONS = (".stack", ".hstack", ".data", ".bss")
+
+
+def tflm_src_from(options: dict | None) -> Path | None:
+    """--tflm-src PATH, else the environment's PIPELINE_TFLM_SRC (a user's tflite-micro checkout)."""
+    import os
+    src = (options or {}).get("tflm_src") or os.environ.get("PIPELINE_TFLM_SRC") or None
+    if src is None:
+        return None
+    src = Path(src).expanduser().resolve()
+    if not (src / "tensorflow" / "lite" / "micro" / "tools" / "make" / "Makefile").is_file():
+        raise PipelineError(f"--tflm-src {src}: not a tflite-micro checkout "
+                            "(no tensorflow/lite/micro/tools/make/Makefile)")
+    return src
+
+
+def build_project(project_dir: Path, tflm_src: Path, kernels: str = "cmsis_nn", jobs: int | None = None,
+                  timeout_s: float = 3600.0):
+    """Build the exported project with its own Makefile (TFLM's library first, through TFLM's
+    makefile, with the arm-none-eabi-gcc found on PATH) -> FirmwareBuild of project_dir/firmware.elf."""
+    import os
+    import shutil
+    import subprocess
+    from .firmware import FirmwareBuild, section_sizes
+    if kernels not in KERNELS:
+        raise PipelineError(f"TFLM kernels '{kernels}' unknown (allowed: {', '.join(KERNELS)})")
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        raise PipelineError("arm-none-eabi-gcc not found on PATH (needed to build the TFLM firmware)")
+    project_dir = Path(project_dir)
+    jobs = jobs or os.cpu_count() or 1
+    cmd = ["make", "-C", str(project_dir), f"-j{jobs}", f"TFLM_DIR={tflm_src}",
+           f"TARGET_TOOLCHAIN_ROOT={Path(gcc).parent}/", f"OPTIMIZED_KERNEL_DIR={KERNELS[kernels]}", "firmware.elf"]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise PipelineError(f"TFLM firmware build took over {timeout_s:.0f} s: {' '.join(cmd)}") from None
+    if res.returncode != 0:
+        lines = (res.stderr + res.stdout).splitlines()
+        first = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
+        raise PipelineError(f"TFLM firmware build failed ({' '.join(cmd)}): {first.strip()[:300]}")
+    elf = project_dir / "firmware.elf"
+    sections = section_sizes(elf)
+    flash = sum(sections.get(s, 0) for s in FLASH_SECTIONS)
+    ram = sum(sections.get(s, 0) for s in RAM_SECTIONS)
+    return FirmwareBuild(elf, sections, flash, ram, sections.get(".stack", 0), _board_machine(project_dir))
+
+
+def _board_machine(project_dir: Path) -> str:
+    import json
+    try:
+        return json.loads((Path(project_dir) / "tflm_summary.json").read_text())["board"]
+    except (OSError, ValueError, KeyError):
+        return "unknown"

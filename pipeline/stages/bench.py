@@ -9,7 +9,7 @@ INPUTS = ("data", "convert", "package")
 CONFIG_SECTIONS = ("bench",)
 TARGET_FIELDS = ("id", "kind", "arch", "core", "clock_mhz", "threads", "emulator", "board", "default_device")
 # Where and how it ran is part of what was measured: a different device is a different result.
-OPTION_KEYS = ("device", "kernels", "threads", "warmup", "runs", "benchmark_model", "engine")
+OPTION_KEYS = ("device", "kernels", "threads", "warmup", "runs", "benchmark_model", "engine", "tflm_src", "tflm_kernels")
 
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
