@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^[[:space:]]*\#' deps/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: setup apt lock run test bench clean
+.PHONY: setup apt lock run test bench perf-baseline clean
 
 setup: apt $(STAMP)
 
@@ -39,6 +39,11 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks
+
+# Rewrite tests/aot/perf_baseline.json (instruction counts under QEMU -icount, linker sizes) after a
+# deliberate performance change; tests/aot/test_perf_baseline.py fails on any rise over it.
+perf-baseline: setup
+	$(VENV)/bin/python -m benchmarks.perf_baseline
 
 clean:
 	rm -rf build .pytest_cache

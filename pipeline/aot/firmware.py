@@ -127,8 +127,11 @@ def _linker_script(compiled: Compiled, target, board: Board, stack_bytes: int) -
 _OVERFLOW = re.compile(r"region [`'](\w+)' overflowed by (\d+) bytes")
 
 
-def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int = DEFAULT_STACK) -> FirmwareBuild:
-    """Link the ELF against the target's real budgets; over budget -> one-line PipelineError."""
+def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int = DEFAULT_STACK,
+                   extra_cflags: tuple[str, ...] = ()) -> FirmwareBuild:
+    """Link the ELF against the target's real budgets; over budget -> one-line PipelineError.
+    extra_cflags go after the board's and the common ones (tests/aot/test_perf_baseline.py builds
+    the M4 firmware with -U__ARM_FEATURE_DSP to prove its gate fails without the SMLAD path)."""
     board = board_for(target)
     cc = _tool("arm-none-eabi-gcc")
     out_dir = Path(out_dir)
@@ -138,7 +141,7 @@ def build_firmware(compiled: Compiled, target, out_dir: Path, stack_bytes: int =
     board_inc = board.write_header(out_dir / "board", compiled.model.sha256)
     sources = [src / "aot_model.c", *kernel_sources(), *board.source_files(),
                *sorted((FIRMWARE_DIR / "app").glob("*.c"))]
-    cmd = [cc, *board.cflags, *COMMON_CFLAGS, f"-I{src}", f"-I{KERNELS}", f"-I{BOARD_COMMON}",
+    cmd = [cc, *board.cflags, *COMMON_CFLAGS, *extra_cflags, f"-I{src}", f"-I{KERNELS}", f"-I{BOARD_COMMON}",
            f"-I{board_inc}", f"-I{FIRMWARE_DIR / 'app'}",
            # per-operator timing hook for the generated code (see app/aot_prof.h)
            "-include", str(FIRMWARE_DIR / "app" / "aot_prof.h"),
