@@ -39,16 +39,18 @@ SEED = 0  # the input of the measured inference (pipeline/aot/reference.py rando
 
 def _dw_row():
     """DEPTHWISE_CONV_2D, multiplier 1, on the SMLAD row kernel (conv.c dw_dsp_row) on every core:
-    3x3 stride 2 (dw_3x3_interior), (2, 3) dilated rows (dw_taps, the window loop) and 6 channels
-    (a group of 4, then dw_group for the other 2). The zoo models take only the reference loop
-    (multipliers 2 and 3) and the KWS DS-CNN the plane kernel (3x3 stride 1), so a slower row kernel
-    went unseen (an added NOP in dw_taps' tap loop: no figure moved)."""
+    3x3 stride 2 (dw_3x3_interior), 3x3 dilated 2 (dw_taps: 9 taps x 2 channel groups per pixel,
+    most of that operator) and, after a 1x1 CONV_2D to 6 channels, a group of 4 and dw_group for the
+    other 2. The zoo models take only the reference loop (multipliers 2 and 3) and the KWS DS-CNN
+    the plane kernel (3x3 stride 1), so an added NOP in dw_taps' tap loop moved no figure."""
     from pipeline.aot import zoo
     L = zoo._layers()
-    x = inp = L.Input((11, 10, 6), batch_size=1)
+    x = inp = L.Input((11, 10, 8), batch_size=1)
     x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu", **zoo._init(1, "depthwise"))(x)
-    x = L.DepthwiseConv2D((2, 3), dilation_rate=(2, 1), padding="same", **zoo._init(3, "depthwise"))(x)
-    return inp, L.Conv2D(4, 1, **zoo._init(5))(x)
+    x = L.DepthwiseConv2D(3, dilation_rate=2, padding="same", **zoo._init(3, "depthwise"))(x)
+    x = L.Conv2D(6, 1, **zoo._init(5))(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6", **zoo._init(7, "depthwise"))(x)
+    return inp, L.Conv2D(4, 1, **zoo._init(9))(x)
 
 
 OWN = {"dw_row": _dw_row}
