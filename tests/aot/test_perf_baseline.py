@@ -4,7 +4,6 @@ The gate rebuilds every baseline model (benchmarks/perf_baseline.py) for the M4,
 runs one inference and one `prof` under QEMU -icount (exact instruction counts) and compares with
 tests/aot/perf_baseline.json. The disassembly checks prove the fast paths are in those same ELFs, and
 the M4 build without __ARM_FEATURE_DSP proves both checks can fail."""
-import json
 import re
 import subprocess
 import warnings
@@ -15,7 +14,11 @@ from benchmarks import perf_baseline as pb
 
 from .exactness import needs_qemu
 
-pytestmark = [needs_qemu, pytest.mark.emulator, pytest.mark.slow]
+
+def on_qemu(test):
+    """Builds firmware and runs it under QEMU: ~55 s for the module's measurements on 2 cores."""
+    return needs_qemu(pytest.mark.emulator(pytest.mark.slow(test)))
+
 
 # What the README promises per core, by kernel function (firmware/kernels), as objdump spells it.
 # M4/M7: the GEMM assembly (gemm_dsp.c) and the C dot products of conv.c / fc.c (aot_dot.h, __smlad).
@@ -51,8 +54,11 @@ def no_dsp(models, tmp_path_factory):
 
 
 def _baseline() -> dict:
-    assert pb.BASELINE.exists(), f"{pb.BASELINE} is missing: run `make perf-baseline`"
-    return json.loads(pb.BASELINE.read_text())
+    from pipeline.errors import PipelineError
+    try:
+        return pb.load()
+    except PipelineError as err:
+        pytest.fail(str(err), pytrace=False)
 
 
 def mnemonics(elf) -> dict[str, list[str]]:
@@ -84,6 +90,7 @@ def missing_fast_path(elf, core: str) -> list[str]:
     return lines
 
 
+@on_qemu
 def test_no_figure_rose_over_the_baseline(measured):
     _, got = measured
     rises, drops = pb.compare(_baseline(), got)
@@ -94,6 +101,7 @@ def test_no_figure_rose_over_the_baseline(measured):
                     f"(a deliberate change: `make perf-baseline`):\n" + "\n".join(rises), pytrace=False)
 
 
+@on_qemu
 @pytest.mark.parametrize("core", pb.CORES)
 def test_kernels_hold_the_fast_path_instructions(core, measured):
     work, _ = measured
@@ -102,6 +110,7 @@ def test_kernels_hold_the_fast_path_instructions(core, measured):
         pytest.fail("the fast path is not in the firmware:\n" + "\n".join(missing), pytrace=False)
 
 
+@on_qemu
 def test_without_dsp_the_smlad_path_is_gone_and_the_gate_fails(no_dsp):
     elf, got = no_dsp
     fns = mnemonics(elf)
@@ -133,3 +142,14 @@ def test_compare_names_each_rise_on_one_line_and_tolerates_half_a_percent():
     other = now()
     other["m"]["cortex-m4"]["sha256"] = "b" * 64
     assert "the model changed): run `make perf-baseline`" in pb.compare(base, other)[0][0]
+
+
+def test_a_missing_or_broken_baseline_file_is_one_line_naming_the_fix(tmp_path):
+    from pipeline.errors import PipelineError
+    with pytest.raises(PipelineError, match=r"missing: run `make perf-baseline`$"):
+        pb.load(tmp_path / "none.json")
+    for text in ("{", '{"models": {"m": {"cortex-m4": {"figures": {}}}}}', "[]"):
+        (tmp_path / "b.json").write_text(text)
+        with pytest.raises(PipelineError, match=r"is not a perf baseline .*: run `make perf-baseline`$"):
+            pb.load(tmp_path / "b.json")
+    assert pb.load(pb.BASELINE)["models"]["mlperf_kws"]["cortex-m4"]["figures"]["instructions"] > 0
