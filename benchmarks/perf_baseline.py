@@ -97,8 +97,8 @@ def _slack(figure: str, base: float, tick: float) -> float:
 
 def compare(baseline: dict, measured: dict) -> tuple[list[str], list[str]]:
     """(rises, drops): one line per figure, `model core figure: baseline -> now, +x.x %`. A model or
-    core the baseline lacks, or a model whose bytes changed, is a rise line naming the fix.
-    measured: {model: {core: measure(...)}}."""
+    core (or figure) the baseline lacks is a rise line naming the fix; a model whose bytes changed is
+    a drops line (a warning) and a note on its rises. measured: {model: {core: measure(...)}}."""
     rises, drops = [], []
     fix = "run `make perf-baseline`"
     for model, cores in measured.items():
@@ -107,10 +107,14 @@ def compare(baseline: dict, measured: dict) -> tuple[list[str], list[str]]:
             if want is None:
                 rises.append(f"{model} {core}: no baseline entry in {BASELINE.name}: {fix}")
                 continue
-            if want["sha256"] != got["sha256"]:
-                rises.append(f"{model} {core}: model sha256 {got['sha256'][:12]} is not the baseline's "
-                             f"{want['sha256'][:12]} (the model changed): {fix}")
-                continue
+            # Not a failure by itself: TFLite's conversion is not always byte-reproducible (the KWS
+            # DS-CNN converted after other models in one pytest session gave d1291d445bc1, on its
+            # own d77fa5f33e67). The figures are what the gate checks; the note says why they moved.
+            changed = want["sha256"] != got["sha256"]
+            if changed:
+                drops.append(f"{model} {core}: model sha256 {got['sha256'][:12]} is not the baseline's "
+                             f"{want['sha256'][:12]} (if the model changed: {fix})")
+            note = " (model sha256 differs from the baseline's)" if changed else ""
             for figure in sorted(set(want["figures"]) | set(got["figures"])):
                 if figure not in want["figures"] or figure not in got["figures"]:
                     where = "baseline" if figure not in want["figures"] else "measurement"
@@ -119,7 +123,7 @@ def compare(baseline: dict, measured: dict) -> tuple[list[str], list[str]]:
                 base, now = want["figures"][figure], got["figures"][figure]
                 line = f"{model} {core} {figure}: {base} -> {now}, {_pct(base, now)}"
                 if now - base > _slack(figure, base, got["tick"]):
-                    rises.append(line)
+                    rises.append(line + note)
                 elif base - now > _slack(figure, base, got["tick"]):
                     drops.append(line + f" (tighten: {fix})")
     return rises, drops
@@ -209,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             old = {}
         rises, drops = compare(old, measured)
         for line in rises + drops:   # the gate's advice is what this run does
-            print("  " + line.replace(" (tighten: run `make perf-baseline`)", "").replace(": run `make perf-baseline`", ""))
+            print("  " + line.replace(" (tighten: run `make perf-baseline`)", "")
+                  .replace(": run `make perf-baseline`", "").replace(" (if the model changed: run `make perf-baseline`)", ""))
     print(f"wrote {write(measured, args.out)}")
     return 0
 

@@ -143,9 +143,12 @@ def test_compare_names_each_rise_on_one_line_and_tolerates_half_a_percent():
         "m cortex-m4 op0 CONV_2D instructions: 200 -> 280, +40.0 %"]
     missing = pb.compare({"models": {}}, now())[0]
     assert missing == ["m cortex-m4: no baseline entry in perf_baseline.json: run `make perf-baseline`"]
-    other = now()
+    other = now(instructions=101000)
     other["m"]["cortex-m4"]["sha256"] = "b" * 64
-    assert "the model changed): run `make perf-baseline`" in pb.compare(base, other)[0][0]
+    rises, drops = pb.compare(base, other)
+    assert rises == ["m cortex-m4 instructions: 100000 -> 101000, +1.0 % (model sha256 differs from the baseline's)"]
+    assert drops == ["m cortex-m4: model sha256 bbbbbbbbbbbb is not the baseline's aaaaaaaaaaaa "
+                     "(if the model changed: run `make perf-baseline`)"]
 
 
 def test_a_missing_or_broken_baseline_file_is_one_line_naming_the_fix(tmp_path):
