@@ -33,7 +33,8 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
             for hs, ds in zip(host, run.outputs)]
     if not all(same):
-        _not_exact(host, run.outputs, same)
+        _not_exact(host, run.outputs, same, _where(compiled, data, samples[same.index(False)], run, target,
+                                                   device, timeout))
     emulated = run.instructions is not None
     first = run.ticks[:LATENCY_INPUTS]
     clock_hz = run.identity["clock_hz"]
@@ -70,13 +71,22 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     return report
 
 
-def _not_exact(host: list, device: list, same: list[bool]) -> None:
+def _where(compiled, data: bytes, xs, run, target, device: str, timeout: float) -> str:
+    """The first differing operator on the device, from the firmware's per-operator trace."""
+    from .divergence import first_differing_operator
+    from .runner import open_device
+    with open_device(run.firmware, target, device, timeout) as dev:
+        return first_differing_operator(compiled, data, xs, dev)
+
+
+def _not_exact(host: list, device: list, same: list[bool], where: str) -> None:
     """The firmware is bit-exact with TFLite Micro or the build fails: a fraction below 1.0 is never
-    reported as a result. One line: the first differing input and how many bytes differ."""
+    reported as a result. One line: the first differing input, its first differing operator and
+    how many bytes differ."""
     k = same.index(False)
     got = b"".join(d.tobytes() for d in device[k])
     want = b"".join(np.asarray(h, dtype=d.dtype).tobytes() for h, d in zip(host[k], device[k]))
     differ = sum(a != b for a, b in zip(got, want))
     raise PipelineError(f"the firmware's output differs from TFLite Micro on test input {k} ({differ} of {len(want)} "
-                        f"output bytes; {same.count(False)} of {len(same)} inputs differ): the build is not exact, "
-                        f"please report this model")
+                        f"output bytes; {same.count(False)} of {len(same)} inputs differ; {where}): the build is "
+                        f"not exact, please report this model")
