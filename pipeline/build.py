@@ -48,6 +48,16 @@ def _inputs_for(stage: ModuleType, done: dict[str, Artifact]) -> dict[str, Artif
 MAX_SHRINK = 3
 
 
+def build_folder(target_id: str, options: dict) -> str:
+    """One folder per target and engine (and TFLite Micro kernels): `--engine tflm` must not
+    overwrite the AOT build, so `pipeline compare build/*/report.json` puts them side by side."""
+    engine = options.get("engine")
+    if engine in (None, "aot"):
+        return target_id
+    kernels = options.get("tflm_kernels")
+    return f"{target_id}-{engine}" + (f"-{kernels}" if kernels not in (None, "cmsis_nn") else "")
+
+
 def run_build(target: Target, config: Config, *, model_path: Path | None = None, force: bool = False,
               from_stage: str | None = None, progress: Progress | None = None, **kw) -> BuildResult:
     """Run the chain; when the exact flash/RAM (linked firmware, converted model) exceed the target's
@@ -85,7 +95,7 @@ def _run_chain(
     progress = progress or Progress()
     options = {k: v for k, v in (options or {}).items() if v is not None}
     build_root = Path(config.build.dir)
-    build_dir = build_root / target.id
+    build_dir = build_root / build_folder(target.id, options)
     cache = StageCache(Path(config.build.cache_dir) if config.build.cache_dir else build_root / "cache")
     cache.sweep_temporaries()
     names = [s.NAME for s in chain]
