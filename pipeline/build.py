@@ -12,6 +12,7 @@ from .atomic import atomic_dir, sha256_file, write_json
 from .cache import StageCache, stage_key
 from .config import Config
 from .errors import BudgetExceeded, NotImplementedYet, PipelineError
+from .options import BuildOptions
 from .stages import CHAIN, STAGES, TRAINING
 from .stages.base import Artifact, Context
 from .stages.progress import Progress
@@ -93,7 +94,7 @@ def _run_chain(
     chain: tuple[ModuleType, ...] = CHAIN,
 ) -> BuildResult:
     progress = progress or Progress()
-    options = {k: v for k, v in (options or {}).items() if v is not None}
+    options = BuildOptions.of({k: v for k, v in (options or {}).items() if v is not None})
     build_root = Path(config.build.dir)
     build_dir = build_root / build_folder(target.id, options)
     cache = StageCache(Path(config.build.cache_dir) if config.build.cache_dir else build_root / "cache")
