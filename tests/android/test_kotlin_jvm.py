@@ -24,6 +24,7 @@ from pipeline.android import project as proj
 from pipeline.android.spec import host_top1, normalize, prepare
 from pipeline.atomic import sha256_file
 from pipeline.convert.describe import dequantize
+from pipeline.errors import PipelineError
 from pipeline.report.io import schema, validate
 from pipeline.stages.report import make_report
 
@@ -162,14 +163,13 @@ def test_kotlin_postprocess_breaks_ties_like_numpy(kt, packaged, tmp_path):
 DEVICE_NAME = 'Acme "Phone" 7\\pro\tß ✓\x01'  # quotes, backslash, tab, non-ASCII, a control character
 
 
-@pytest.fixture(scope="module")
-def kotlin_report(kt, packaged, tiny, tmp_path_factory):
-    """The report ReportWriter writes for the test set, given the app's top-1 of the real outputs."""
+def _kotlin_report(kt, packaged, tiny, work, disagree: int):
+    """The report ReportWriter writes for the test set, given the app's top-1 of the real outputs
+    and a host whose answers differ on the first `disagree` samples."""
     spec = packaged.meta["preprocess"]
-    work = tmp_path_factory.mktemp("report")
     _, top1, _ = _post(kt, work, _host_outputs(tiny["model"], prepare(tiny["x_test"], spec)))
     host = host_top1(tiny["model"], tiny["x_test"], spec).copy()
-    host[:7] = (host[:7] + 1) % 3  # a host that disagrees on 7 samples: agreement must be 0.93
+    host[:disagree] = (host[:disagree] + 1) % 3
     latency = np.random.default_rng(2).lognormal(4.0, 0.5, len(top1))
     for name, arr in (("top1.i32", top1), ("y.i32", tiny["y_test"]), ("host.i32", host)):
         (work / name).write_bytes(np.asarray(arr, "<i4").tobytes())
@@ -177,6 +177,12 @@ def kotlin_report(kt, packaged, tiny, tmp_path_factory):
     kt("report", work / "top1.i32", work / "y.i32", work / "host.i32", work / "lat.f64", 3, 7,
        DEVICE_NAME, "arm64-v8a", 34, work / proj.REPORT_FILE)
     return {"path": work / proj.REPORT_FILE, "top1": top1, "latency": latency}
+
+
+@pytest.fixture(scope="module")
+def kotlin_report(kt, packaged, tiny, tmp_path_factory):
+    """7 samples where the host disagrees: agreement must be 0.93."""
+    return _kotlin_report(kt, packaged, tiny, tmp_path_factory.mktemp("report"), disagree=7)
 
 
 def test_kotlin_report_holds_the_numbers(kotlin_report, packaged, tiny):
@@ -212,17 +218,24 @@ def test_kotlin_report_sections_validate_against_report_v1(kotlin_report):
         assert errors == [], (name, [e.message for e in errors])
 
 
-def test_kotlin_report_is_read_by_bench_into_a_valid_report(kotlin_report, recorded_device, tiny, packaged,
+def test_kotlin_report_is_read_by_bench_into_a_valid_report(kotlin_report, kt, recorded_device, tiny, packaged,
                                                              make_ctx, tmp_path, monkeypatch):
     """The phone half of `pipeline bench --device adb`, with the fake adb serving the Kotlin's report."""
     binary = tmp_path / "benchmark_model"
     binary.write_bytes(b"\x7fELF fake arm64 binary")
     monkeypatch.setenv(phone.ENV_BENCHMARK_MODEL, str(binary))
     recorded_device.rules(phone_rules(tmp_path, sha=sha256_file(tiny["model"])))
+    # The report above (7 of 100 top-1 answers unlike the host's) fails the bench: never a pass below 1.0.
     (tmp_path / "phone-report.json").write_bytes(kotlin_report["path"].read_bytes())  # what `run-as cat` returns
+    with pytest.raises(PipelineError, match="differs from this host's LiteRT on 7 of 100 test inputs"):
+        adapter.bench(make_ctx("bench-disagreeing", device="adb"), {**tiny["inputs"], "package": packaged})
+    (tmp_path / "agreeing").mkdir()
+    agreeing = _kotlin_report(kt, packaged, tiny, tmp_path / "agreeing", disagree=0)
+    (tmp_path / "phone-report.json").write_bytes(agreeing["path"].read_bytes())
     ctx = make_ctx("bench", device="adb")
     bench = adapter.bench(ctx, {**tiny["inputs"], "package": packaged}).meta
-    report = json.loads(kotlin_report["path"].read_text(encoding="utf-8"))
+    report = json.loads(agreeing["path"].read_text(encoding="utf-8"))
+    assert report["accuracy"]["agreement"] == {"host": 1.0}
     assert bench["app_run"] == report
     assert bench["accuracy"] == report["accuracy"]
     full = make_report(ctx.target, bench, {}, {}, bench["model"], config_hash="0" * 16, dataset_hash="1" * 16)
