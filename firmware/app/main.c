@@ -132,6 +132,14 @@ static uint64_t prof_ticks[AOT_PROF_SLOTS > 0 ? AOT_PROF_SLOTS : 1];
 
 static void put_hex_lines(const uint8_t *src, uint32_t n);
 
+/* Our generated aot_model.c defines the strong aot_op_output; another engine linked with this app
+ * (the bakenn peer in benchmarks/) has none, and `trace` then reports no operators. */
+__attribute__((weak)) const void *aot_op_output(int op, size_t *bytes) {
+    (void)op;
+    *bytes = 0;
+    return NULL;
+}
+
 /* noinline, like prof_mark: the hook runs after every operator of every timed inference, and with
  * either body inlined GCC saves nine registers before the off test (+40 instructions per KWS
  * inference); out of line, the off path is a load and a branch, as it was before `trace`. */
