@@ -30,8 +30,7 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     run = run_on_device(compiled, target, samples, Path(work_dir), device=device, timeout=timeout,
                         profile=True)
     host = [tflm_run(m, data, xs) for xs in samples]
-    same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
-            for hs, ds in zip(host, run.outputs)]
+    same = same_bytes(host, run.outputs)
     if not all(same):
         _not_exact(host, run.outputs, same, _where(compiled, data, samples[same.index(False)], run, target,
                                                    device, timeout))
@@ -63,12 +62,23 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
                    "sections": run.firmware.sections},
     }
     if y is not None:
-        labels = np.asarray(y).reshape(-1)
-        dev_pred = [int(np.argmax(o[0])) for o in run.outputs]
-        host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
-        report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
-                              "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+        report["accuracy"] = accuracy(run.outputs, host, y)
     return report
+
+
+def same_bytes(host: list, device: list) -> list[bool]:
+    """Per input: every output of the device byte-identical to the host interpreter's."""
+    return [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
+            for hs, ds in zip(host, device)]
+
+
+def accuracy(device: list, host: list, y) -> dict:
+    """Top-1 on the device and with the TFLM host interpreter, against labels y."""
+    labels = np.asarray(y).reshape(-1)
+    dev_pred = [int(np.argmax(o[0])) for o in device]
+    host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
+    return {"device": float(np.mean(np.array(dev_pred) == labels)),
+            "tflm_host": float(np.mean(np.array(host_pred) == labels))}
 
 
 def _where(compiled, data: bytes, xs, run, target, device: str, timeout: float) -> str:
