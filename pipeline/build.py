@@ -12,6 +12,7 @@ from .atomic import atomic_dir, sha256_file, write_json
 from .cache import StageCache, stage_key
 from .config import Config
 from .errors import BudgetExceeded, NotImplementedYet, PipelineError
+from .options import BuildOptions
 from .stages import CHAIN, STAGES, TRAINING
 from .stages.base import Artifact, Context
 from .stages.progress import Progress
@@ -46,6 +47,16 @@ def _inputs_for(stage: ModuleType, done: dict[str, Artifact]) -> dict[str, Artif
 
 # How many rungs down the student ladder a build may go when the exact sizes do not fit.
 MAX_SHRINK = 3
+
+
+def build_folder(target_id: str, options: dict) -> str:
+    """One folder per target and engine (and TFLite Micro kernels): `--engine tflm` must not
+    overwrite the AOT build, so `pipeline compare build/*/report.json` puts them side by side."""
+    engine = options.get("engine")
+    if engine in (None, "aot"):
+        return target_id
+    kernels = options.get("tflm_kernels")
+    return f"{target_id}-{engine}" + (f"-{kernels}" if kernels not in (None, "cmsis_nn") else "")
 
 
 def run_build(target: Target, config: Config, *, model_path: Path | None = None, force: bool = False,
@@ -83,9 +94,9 @@ def _run_chain(
     chain: tuple[ModuleType, ...] = CHAIN,
 ) -> BuildResult:
     progress = progress or Progress()
-    options = {k: v for k, v in (options or {}).items() if v is not None}
+    options = BuildOptions.of({k: v for k, v in (options or {}).items() if v is not None})
     build_root = Path(config.build.dir)
-    build_dir = build_root / target.id
+    build_dir = build_root / build_folder(target.id, options)
     cache = StageCache(Path(config.build.cache_dir) if config.build.cache_dir else build_root / "cache")
     cache.sweep_temporaries()
     names = [s.NAME for s in chain]

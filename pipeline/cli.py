@@ -181,7 +181,9 @@ def run(target, model, inputs, outputs, device, kernels, accept_new_host_key, en
 @click.option("--target", "-t", "target", required=True)
 @click.option("--firmware", type=click.Path(path_type=Path), help="ELF to flash (default: the last build's).")
 @click.option("--device", help="qemu | pyocd[://UID]")
-def flash(target, firmware, device):
+@click.option("--engine", type=click.Choice(["aot", "tflm"]), help="Whose last build to flash (default aot).")
+@click.option("--tflm-kernels", type=click.Choice(["cmsis_nn", "reference"]), help="With --engine tflm.")
+def flash(target, firmware, device, engine, tflm_kernels):
     """Load firmware onto a Cortex-M board (QEMU boots it; pyOCD flashes it)."""
     from .adapters import ADAPTERS
 
@@ -192,10 +194,14 @@ def flash(target, firmware, device):
         raise PipelineError(f"`pipeline flash` is for targets that run firmware (kind {flashing}); '{tgt.id}' is "
                             f"kind '{tgt.kind}' (use `pipeline build` / `pipeline run`)")
     if firmware is None:  # the last `pipeline build --target T` (build dir from ./pipeline.toml)
+        from .build import build_folder
         cfg, _ = _load(None, None)
-        firmware = Path(cfg.build.dir) / tgt.id / "firmware" / "firmware.elf"
+        folder = Path(cfg.build.dir) / build_folder(tgt.id, {"engine": engine, "tflm_kernels": tflm_kernels})
+        # the AOT firmware stage publishes its ELF; the TFLM one is built by the bench stage (--tflm-src)
+        firmware = folder / ("bench/work/tflm" if engine == "tflm" else "firmware") / "firmware.elf"
         if not firmware.is_file():
-            raise PipelineError(f"no firmware at {firmware}; run `pipeline build --target {tgt.id}` first"
+            how = " --engine tflm --tflm-src PATH" if engine == "tflm" else ""
+            raise PipelineError(f"no firmware at {firmware}; run `pipeline build --target {tgt.id}{how}` first"
                                 " or pass --firmware ELF")
     info = adapter.flash(tgt, firmware, device, {})
     if isinstance(info, dict):

@@ -66,8 +66,30 @@ def bench(ctx, inputs):
     else:
         report = _bench_ssh(ctx, bundle_dir, device, args, timeout)
     _check_report(report, device)
+    from . import litert_exactness
+    where = f"{ctx.target.id} ({'emulated' if emulated else device})"
+    agreement = litert_exactness.check(report, bundle_dir, kernels, where,
+                                       arm64_run=lambda q: _arm64_outputs(ctx, bundle_dir, q, kernels))
+    report.pop("outputs")
+    report["accuracy"] = {**report["accuracy"], "agreement": {"host": agreement}}
     write_json(ctx.out_dir / "bench.json", report)
     return ctx.artifact(meta=report)
+
+
+def _arm64_outputs(ctx, bundle_dir: Path, q, kernels: str) -> list[bytes]:
+    """Each input's output bytes from the bundle's model on arm64 LiteRT under qemu-user (the
+    reference for XNNPACK on an arm64 device: the same NEON kernels)."""
+    import tempfile
+
+    import numpy as np
+    model = bundle_dir / bundle.load_meta(bundle_dir)["model"]
+    with tempfile.TemporaryDirectory(prefix="pipeline-ref-") as tmp:
+        np.save(Path(tmp) / "x.npy", q)
+        with ctx.progress.status(f"arm64 {kernels} reference outputs under qemu-user ({len(q)} inputs)"):
+            _run_emulator(ctx.target, model, Path(tmp) / "x.npy", Path(tmp) / "y.npy", kernels, "1",
+                          {"log": ctx.progress.log})
+        y = np.load(Path(tmp) / "y.npy", allow_pickle=False)
+    return [np.ascontiguousarray(y[i:i + 1]).tobytes() for i in range(len(y))]
 
 
 def run_model(target, model, inputs, outputs, device, options):

@@ -181,12 +181,11 @@ def tflm_raw_report(run, compiled, samples, data, target, device, project, kerne
     """The AOT bench's raw fields for a TFLM run; memory.arena_bytes is what TFLM used on the device."""
     import statistics
 
-    from ..aot.bench import LATENCY_INPUTS
+    from ..aot.bench import LATENCY_INPUTS, accuracy, same_bytes
     from ..aot.reference import tflm_run
     m = compiled.model
     host = [tflm_run(m, data, xs) for xs in samples]
-    same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
-            for hs, ds in zip(host, run.outputs)]
+    same = same_bytes(host, run.outputs)
     emulated = run.instructions is not None
     latency = {"inputs": len(run.ticks[:LATENCY_INPUTS])}
     if emulated:
@@ -217,11 +216,7 @@ def tflm_raw_report(run, compiled, samples, data, target, device, project, kerne
                    "sections": run.firmware.sections},
     }
     if y is not None:
-        labels = np.asarray(y).reshape(-1)
-        dev_pred = [int(np.argmax(o[0])) for o in run.outputs]
-        host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
-        report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
-                              "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+        report["accuracy"] = accuracy(run.outputs, host, y)
     return report
 
 

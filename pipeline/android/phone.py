@@ -156,10 +156,24 @@ def bench(adb: Adb, *, model: Path, spec: dict, package: str, options: dict, thr
         result["notes"].append(f"no on-device accuracy: {err}")
     else:
         acc = report["accuracy"]
+        _exact_on_the_phone(acc)
         result["accuracy"] = {k: acc[k] for k in ("metric", "value", "n", "agreement") if k in acc}
         result["app_run"] = report  # the instrumentation test's own latency (quantize + invoke + dequantize)
     result["started_at"], result["finished_at"] = started, now()
     return result
+
+
+def _exact_on_the_phone(acc: dict) -> None:
+    """The app compares each test input's top-1 with this host's LiteRT answer (bundled with it);
+    a fraction below 1.0 fails the bench, it is never reported as a pass. (The phone's LiteRT is
+    Android's AAR, not a build this host can run, so the check is on the top-1, not the bytes.)"""
+    host = (acc.get("agreement") or {}).get("host")
+    if host is None or float(host) >= 1.0:
+        return
+    n = int(acc.get("n") or 0)
+    differ = round((1.0 - float(host)) * n)
+    raise PipelineError(f"the phone's top-1 differs from this host's LiteRT on {differ} of {n} test inputs "
+                        f"(agreement {float(host):.4f}): the phone is not exact, please report this model and phone")
 
 
 # ----------------------------------------------------------------------------- pipeline run

@@ -1,8 +1,9 @@
 """What the phone does to an input, derived from the int8 model and the data stage's meta.
 
 The data stage stores x_test normalised and channels-first (like PyTorch); the int8 TFLite model
-takes channels-last int8. The generated Kotlin `Classifier` and `prepare` below do the same steps
-in the same float32 arithmetic, so a phone and this host see identical int8 inputs:
+takes channels-last int8. The generated Kotlin `Preprocess` and `prepare` below do the same steps
+in the same float32 arithmetic, so a phone and this host see identical int8 inputs
+(tests/android/test_kotlin_jvm.py runs that Kotlin on a JVM and compares the bytes):
   1. (x - mean) / std          raw inputs only: the bundled test vectors are already normalised
   2. channels-first -> channels-last
   3. q = clamp(round_half_away_from_zero(x / scale) + zero_point, -128, 127)   (TFLite QUANTIZE)

@@ -30,10 +30,10 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     run = run_on_device(compiled, target, samples, Path(work_dir), device=device, timeout=timeout,
                         profile=True)
     host = [tflm_run(m, data, xs) for xs in samples]
-    same = [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
-            for hs, ds in zip(host, run.outputs)]
+    same = same_bytes(host, run.outputs)
     if not all(same):
-        _not_exact(host, run.outputs, same)
+        _not_exact(host, run.outputs, same, _where(compiled, data, samples[same.index(False)], run, target,
+                                                   device, timeout))
     emulated = run.instructions is not None
     first = run.ticks[:LATENCY_INPUTS]
     clock_hz = run.identity["clock_hz"]
@@ -62,21 +62,41 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
                    "sections": run.firmware.sections},
     }
     if y is not None:
-        labels = np.asarray(y).reshape(-1)
-        dev_pred = [int(np.argmax(o[0])) for o in run.outputs]
-        host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
-        report["accuracy"] = {"device": float(np.mean(np.array(dev_pred) == labels)),
-                              "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+        report["accuracy"] = accuracy(run.outputs, host, y)
     return report
 
 
-def _not_exact(host: list, device: list, same: list[bool]) -> None:
+def same_bytes(host: list, device: list) -> list[bool]:
+    """Per input: every output of the device byte-identical to the host interpreter's."""
+    return [all(np.asarray(h, dtype=d.dtype).tobytes() == d.tobytes() for h, d in zip(hs, ds))
+            for hs, ds in zip(host, device)]
+
+
+def accuracy(device: list, host: list, y) -> dict:
+    """Top-1 on the device and with the TFLM host interpreter, against labels y."""
+    labels = np.asarray(y).reshape(-1)
+    dev_pred = [int(np.argmax(o[0])) for o in device]
+    host_pred = [int(np.argmax(np.asarray(h[0]))) for h in host]
+    return {"device": float(np.mean(np.array(dev_pred) == labels)),
+            "tflm_host": float(np.mean(np.array(host_pred) == labels))}
+
+
+def _where(compiled, data: bytes, xs, run, target, device: str, timeout: float) -> str:
+    """The first differing operator on the device, from the firmware's per-operator trace."""
+    from .divergence import first_differing_operator
+    from .runner import open_device
+    with open_device(run.firmware, target, device, timeout) as dev:
+        return first_differing_operator(compiled, data, xs, dev)
+
+
+def _not_exact(host: list, device: list, same: list[bool], where: str) -> None:
     """The firmware is bit-exact with TFLite Micro or the build fails: a fraction below 1.0 is never
-    reported as a result. One line: the first differing input and how many bytes differ."""
+    reported as a result. One line: the first differing input, its first differing operator and
+    how many bytes differ."""
     k = same.index(False)
     got = b"".join(d.tobytes() for d in device[k])
     want = b"".join(np.asarray(h, dtype=d.dtype).tobytes() for h, d in zip(host[k], device[k]))
     differ = sum(a != b for a, b in zip(got, want))
     raise PipelineError(f"the firmware's output differs from TFLite Micro on test input {k} ({differ} of {len(want)} "
-                        f"output bytes; {same.count(False)} of {len(same)} inputs differ): the build is not exact, "
-                        f"please report this model")
+                        f"output bytes; {same.count(False)} of {len(same)} inputs differ; {where}): the build is "
+                        f"not exact, please report this model")

@@ -246,6 +246,34 @@ class Device:
                 ticks[int(op)] = int(t)
 
     @_garbage_is_a_device_error
+    def trace(self) -> dict[int, tuple[int, int]]:
+        """One inference with every operator's output checksummed as it is written:
+        {operator index: (bytes, crc32)} (AOT firmware only)."""
+        self.link.write(b"trace\n")
+        self._expect("OK trace")
+        seen = {}
+        while True:
+            line = self._line("trace data")
+            if line == "END":
+                return seen
+            if line.startswith("t "):
+                _, op, n, crc = line.split()
+                seen[int(op)] = (int(n), int(crc, 16))
+
+    @_garbage_is_a_device_error
+    def trace_output(self, op: int) -> bytes:
+        """One inference; the output of operator `op` right after it ran."""
+        self.link.write(f"trace {op}\n".encode())
+        self._expect("OK trace")
+        data = b""
+        while True:
+            line = self._line("trace data")
+            if line == "END":
+                return data
+            if line.startswith("d "):
+                data += bytes.fromhex(line[2:])
+
+    @_garbage_is_a_device_error
     def memory(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._cmd("mem", "OK mem").items()}
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..options import BuildOptions
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..targets import Target
@@ -65,7 +67,10 @@ class Context:
     progress: Progress
     # Set by `pipeline build --model PATH`: training stages are skipped (see issue #4).
     model_path: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # CLI options such as device/engine
+    options: BuildOptions = field(default_factory=lambda: BuildOptions())  # device, engine, ... (frozen)
+
+    def __post_init__(self):
+        self.options = BuildOptions.of(self.options)   # a dict from a caller: validated by name
 
     def artifact(self, meta: dict[str, Any] | None = None) -> Artifact:
         return Artifact(stage=self.out_dir.name, dir=self.out_dir, meta=dict(meta or {}))

@@ -32,9 +32,11 @@ def devices(name: str) -> dict:
     return {"match": ["devices", "-l"], "stdout_file": str(ADB / name)}
 
 
-def phone_rules(tmp_path, instrument="am_instrument_ok_documented_format.txt", sha="0" * 64) -> list[dict]:
+def phone_rules(tmp_path, instrument="am_instrument_ok_documented_format.txt", sha="0" * 64,
+                agreement: float = 1.0) -> list[dict]:
     report = json.loads((ADB / "phone_report_synthetic.json").read_text())
     report["generated_from"] = sha
+    report["accuracy"]["agreement"]["host"] = agreement
     (tmp_path / "phone-report.json").write_text(json.dumps(report))
     return [
         devices("devices_l_one_emulator_fastlane14287.txt"),
@@ -177,6 +179,20 @@ def test_recorded_device_bench_runs_the_exact_commands(recorded_device, tiny, pa
     report = make_report(ctx.target, bench, {}, {}, bench["model"], config_hash="0" * 16, dataset_hash="1" * 16)
     validate(report, "android adb report")
     assert report["status"] == "complete" and report["latency"]["median"] == 33209.4
+
+
+def test_recorded_device_bench_fails_when_the_phone_disagrees_with_the_host(recorded_device, tiny, packaged,
+                                                                           make_ctx, tmp_path, monkeypatch):
+    """Recorded phone (mock: no phone here) whose app reports 3 of 100 top-1 answers unlike the host's."""
+    binary = tmp_path / "benchmark_model"
+    binary.write_bytes(b"\x7fELF fake arm64 binary")
+    monkeypatch.setenv(phone.ENV_BENCHMARK_MODEL, str(binary))
+    recorded_device.rules(phone_rules(tmp_path, sha=sha256_file(tiny["model"]), agreement=0.97))
+    ctx = make_ctx("bench", device=f"adb://{SERIAL}")
+    with pytest.raises(PipelineError) as err:
+        adapter.bench(ctx, {**tiny["inputs"], "package": packaged})
+    assert one_line(err).startswith("the phone's top-1 differs from this host's LiteRT on 3 of 100 test inputs")
+    assert not (ctx.out_dir / "bench.json").exists()
 
 
 def test_recorded_device_bench_without_the_test_apk_keeps_latency(recorded_device, tiny, packaged, make_ctx,

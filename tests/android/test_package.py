@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from pipeline.android import project as proj
-from pipeline.android.spec import build_spec, host_top1, normalize, prepare
+from pipeline.android.spec import build_spec, host_top1
 from pipeline.atomic import sha256_file
 from pipeline.errors import PipelineError
 
 from .conftest import LABELS, MEAN, SHAPE, STD
 from .helpers import balanced, kotlin_parse_errors
+from .kotlin_jvm import PLAIN_FILES
 
 PKG_DIR = "app/src/main/java/dev/pipeline/classifier"
 TEST_DIR = "app/src/androidTest/java/dev/pipeline/classifier"
@@ -29,6 +30,8 @@ def test_project_has_every_file(packaged):
     for rel in ("settings.gradle.kts", "build.gradle.kts", "gradle.properties", ".gitignore",
                 "gradle/wrapper/gradle-wrapper.properties", "app/build.gradle.kts",
                 "app/src/main/AndroidManifest.xml", f"{PKG_DIR}/Classifier.kt",
+                f"{PKG_DIR}/Model.kt", f"{PKG_DIR}/Preprocess.kt", f"{PKG_DIR}/Postprocess.kt",
+                f"{PKG_DIR}/ReportWriter.kt",
                 f"{TEST_DIR}/OnDeviceAccuracyTest.kt", f"{TEST_DIR}/RawRunTest.kt", "README.md",
                 "app/src/main/assets/model_int8.tflite", "app/src/main/assets/labels.json",
                 "app/src/main/assets/preprocess.json", "app/src/androidTest/assets/test_x.bin",
@@ -55,7 +58,7 @@ def test_every_text_file_comes_from_a_template_and_names_the_model(packaged, tin
 def test_kotlin_and_gradle_parse(packaged):
     root = _project(packaged)
     sources = sorted(root.rglob("*.kt")) + sorted(root.rglob("*.kts"))
-    assert len(sources) == 6
+    assert len(sources) == 10
     for path in sources:
         text = path.read_text()
         assert balanced(text), path
@@ -66,7 +69,7 @@ def test_kotlin_and_gradle_parse(packaged):
 
 
 def test_kotlin_holds_the_model_facts(packaged, tiny):
-    kt = (_project(packaged) / PKG_DIR / "Classifier.kt").read_text()
+    kt = (_project(packaged) / PKG_DIR / "Model.kt").read_text()
     spec = packaged.meta["preprocess"]
     assert "val INPUT_SHAPE = intArrayOf(2, 4, 4)" in kt
     assert "val MODEL_INPUT_SHAPE = intArrayOf(1, 4, 4, 2)" in kt  # the int8 model is channels-last
@@ -77,7 +80,24 @@ def test_kotlin_holds_the_model_facts(packaged, tiny):
     assert f"const val OUTPUT_ZERO_POINT = {spec['output']['zero_point']}" in kt
     assert "const val NUM_CLASSES = 3" in kt
     assert '"left",' in kt and r'"say \"hi\" \$x",' in kt and '"none"' in kt  # escaped, in order
-    assert f'const val MODEL_SHA256 = "{sha256_file(tiny["model"])}"' in kt
+    assert f'const val SHA256 = "{sha256_file(tiny["model"])}"' in kt
+
+
+def test_plain_files_import_nothing_from_android_and_the_app_calls_them(packaged):
+    """test_kotlin_jvm runs these files on a JVM: that proves the app only while they stay free of
+    Android imports and the app calls them instead of keeping its own copy of the maths."""
+    root = _project(packaged)
+    for name in PLAIN_FILES:
+        imports = re.findall(r"^import (\S+)", (root / PKG_DIR / name).read_text(), re.M)
+        assert all(i.startswith(("kotlin.", "java.")) for i in imports), (name, imports)
+    classifier = (root / PKG_DIR / "Classifier.kt").read_text()
+    for call in ("Preprocess.prepare(normalized)", "Postprocess.dequantize(outputBytes)", "Preprocess.normalize(raw)",
+                 "Postprocess.topK("):
+        assert call in classifier, call
+    assert "floor(" not in classifier and "OUTPUT_SCALE *" not in classifier  # no second copy of the maths
+    on_device = (root / f"{TEST_DIR}/OnDeviceAccuracyTest.kt").read_text()
+    assert "Postprocess.argmax(scores)" in on_device and "ReportWriter.report(" in on_device
+    assert "JSONObject" not in on_device  # the phone writes ReportWriter's JSON (test_kotlin_jvm)
 
 
 def test_gradle_pins_litert_and_the_manifest_package(packaged):
@@ -110,26 +130,6 @@ def test_preprocess_json_and_test_vectors(packaged, tiny):
     np.testing.assert_array_equal(x, tiny["x_test"].astype(np.float32))
     np.testing.assert_array_equal(y, tiny["y_test"])
     assert (root / "app/src/main/assets/model_int8.tflite").read_bytes() == tiny["model"].read_bytes()
-
-
-def _kotlin_pipeline(x_flat: np.ndarray, spec: dict) -> np.ndarray:
-    """Classifier.toChannelsLast + quantize, transcribed index for index from the Kotlin template."""
-    c = spec["input_shape"][0]
-    rest = x_flat.size // c
-    j = np.arange(x_flat.size)
-    cl = x_flat[(j % c) * rest + j // c].astype(np.float32)
-    v = cl / np.float32(spec["input"]["scale"])
-    r = np.where(v < 0, -np.floor(-v + np.float32(0.5)), np.floor(v + np.float32(0.5)))
-    return np.clip(r + spec["input"]["zero_point"], -128, 127).astype(np.int8)
-
-
-def test_kotlin_preprocessing_equals_the_host_reference(packaged, tiny):
-    spec = packaged.meta["preprocess"]
-    q = prepare(tiny["x_test"], spec)
-    for i in range(len(q)):
-        np.testing.assert_array_equal(_kotlin_pipeline(tiny["x_test"][i].reshape(-1), spec), q[i].reshape(-1))
-    # classify(raw) normalises first: the raw samples land on the stored normalised ones
-    np.testing.assert_allclose(normalize(tiny["x_raw_test"], spec), tiny["x_test"], atol=1e-6)
 
 
 def test_host_accuracy_is_recorded_and_bundled(packaged, tiny):

@@ -1,6 +1,9 @@
 """Exactness gates the build: firmware whose output differs from TFLite Micro on any input fails
-the benchmark with one line (the input, the bytes that differ) instead of reporting a fraction."""
+the benchmark with one line (the input, the first differing operator from the firmware's own
+per-operator trace, the bytes that differ) instead of reporting a fraction."""
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -34,3 +37,35 @@ def test_a_perturbed_kernel_fails_the_benchmark_in_one_line(zoo_models, targets,
         bench.benchmark(data, targets.get("cortex-m4"), tmp_path)
     msg = str(err.value)
     assert "differs from TFLite Micro on test input 0" in msg and "output bytes" in msg and "\n" not in msg
+    # operator 0 is conv_stack's first CONV_2D: the perturbed rounding shows there, not only at the end
+    assert re.search(r"first differing operator 0 \(CONV_2D\): [1-9]\d* of \d+ bytes", msg), msg
+
+
+def test_the_trace_checksums_every_operator_and_matches_the_host_interpreter(zoo_models, targets, tmp_path):
+    """The diagnostic itself: on exact firmware every traced operator's checksum is tflite_micro's."""
+    import zlib
+
+    import numpy as np
+
+    from pipeline.aot.divergence import first_differing_operator
+    from pipeline.aot.reference import random_inputs, tflm_run
+    from pipeline.aot.runner import open_device
+    from pipeline.aot.firmware import build_firmware
+    data = zoo_models["residual"].read_bytes()
+    compiled = compile_model(data)
+    target = targets.get("cortex-m4")
+    xs = random_inputs(compiled.model, 3)
+    with open_device(build_firmware(compiled, target, tmp_path), target, "qemu", 60) as dev:
+        for k, x in enumerate(xs):
+            dev.load_input(k, np.ascontiguousarray(x).tobytes())
+        seen = dev.trace()
+        last = compiled.steps[-1]
+        tail = dev.trace_output(last.index)
+        verdict = first_differing_operator(compiled, data, xs, dev)
+    _, tensors = tflm_run(compiled.model, data, xs, all_tensors=True)
+    assert set(seen) == {s.index for s in compiled.steps}
+    for s in compiled.steps:
+        want = np.ascontiguousarray(tensors[s.outputs[0]]).astype(compiled.model.tensors[s.outputs[0]].dtype).tobytes()
+        assert seen[s.index] == (len(want), zlib.crc32(want)), s
+    assert tail == np.ascontiguousarray(tensors[last.outputs[0]]).astype(np.int8).tobytes()
+    assert verdict.startswith("every operator's output matches")

@@ -270,6 +270,27 @@ def test_tflm_src_must_be_a_checkout(tmp_path, monkeypatch):
         tflm_export.tflm_src_from({})
 
 
+def test_each_engine_and_kernel_set_builds_into_its_own_folder():
+    """`pipeline compare build/*/report.json` can show AOT and TFLite Micro only if neither build
+    overwrites the other."""
+    from pipeline.build import build_folder
+    names = [build_folder("cortex-m4", o) for o in
+             ({}, {"engine": "aot"}, {"engine": "tflm"}, {"engine": "tflm", "tflm_kernels": "cmsis_nn"},
+              {"engine": "tflm", "tflm_kernels": "reference"})]
+    assert names == ["cortex-m4", "cortex-m4", "cortex-m4-tflm", "cortex-m4-tflm", "cortex-m4-tflm-reference"]
+
+
+def test_flash_without_a_tflm_build_says_how_to_make_one(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["flash", "--target", "cortex-m4", "--engine", "tflm", "--tflm-kernels", "reference"])
+    assert isinstance(res.exception, PipelineError)      # pipeline.cli.main prints it as one line, exit 2
+    msg = str(res.exception)
+    assert "cortex-m4-tflm-reference/bench/work/tflm/firmware.elf" in msg and "--engine tflm --tflm-src PATH" in msg
+
+
 # --- compiled with a real tflite-micro checkout (PIPELINE_TFLM_SRC); skipped otherwise -------------
 
 TFLM_SRC = os.environ.get("PIPELINE_TFLM_SRC")

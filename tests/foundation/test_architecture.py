@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.code_closure import imported_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +97,21 @@ def test_no_adapter_imports_another():
         if f not in kinds and f.parent != ADAPTERS and imps & kinds:
             reach[str(f.relative_to(REPO))] = _rel(imps & kinds)
     assert reach == {}
+
+
+def test_build_options_are_one_frozen_typed_object_and_stage_keys_name_its_fields():
+    import dataclasses
+
+    from pipeline.errors import PipelineError
+    from pipeline.options import NAMES, BuildOptions
+    from pipeline.stages import CHAIN
+    for stage in CHAIN:
+        unknown = set(getattr(stage, "OPTION_KEYS", ())) - set(NAMES)
+        assert not unknown, f"{stage.NAME}.OPTION_KEYS names no BuildOptions field: {sorted(unknown)}"
+    opts = BuildOptions.of({"device": "emulator", "runs": 3})
+    assert dict(opts) == {"device": "emulator", "runs": 3} and opts.get("engine") is None
+    assert {**opts, "device": "qemu"} == {"device": "qemu", "runs": 3}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.device = "qemu"
+    with pytest.raises(PipelineError, match="unknown build option 'devise'; did you mean 'device'"):
+        BuildOptions.of({"devise": "qemu"})

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from pipeline import linux_litert
 from pipeline.adapters import linux_arm
 from pipeline.bundle.wheels import ensure_wheelhouse
 from pipeline.emulators import arm64
@@ -57,7 +58,41 @@ def test_bench_emulated_accuracy_equals_host(packaged, artifacts, rpi4, make_ctx
     assert rep["latency"]["comparable"] is False and "not comparable" in rep["latency"]["note"]
     assert rep["runtime"]["engine"] == "reference" and rep["runtime"]["version"] == "2.3.0"
     assert rep["accuracy"]["value"] == host_accuracy(artifacts) and rep["accuracy"]["n"] == 200
+    # every one of the 200 outputs byte-identical to the host's LiteRT (else bench raises)
+    assert rep["accuracy"]["agreement"] == {"host": 1.0} and "outputs" not in rep
     assert rep["memory"]["peak_rss_bytes"] > 0
+
+
+def test_bench_xnnpack_on_arm64_is_checked_against_arm64_xnnpack(packaged, artifacts, rpi4, make_ctx):
+    """XNNPACK's x86-64 and arm64 (NEON) int8 kernels differ by an LSB on a few outputs, so the gate
+    compares an arm64 device with arm64 XNNPACK (under qemu-user here), never with this host's."""
+    from pipeline import litert_exactness
+    bundle = packaged.dir / "bundle"
+    ctx = make_ctx(rpi4, "bench-xnn", device="emulator", runs=1, warmup=0, kernels="xnnpack")
+    rep = linux_arm.bench(ctx, {"package": packaged, **artifacts}).meta
+    assert rep["runtime"]["engine"] == "xnnpack" and rep["accuracy"]["agreement"] == {"host": 1.0}
+    x86 = litert_exactness.host_outputs(bundle, "xnnpack")
+    arm = linux_litert._arm64_outputs(ctx, bundle, litert_exactness.test_inputs(bundle), "xnnpack")
+    assert len(arm) == len(x86) == 200 and arm != x86   # why the reference must be arm64
+
+
+def test_a_device_output_one_byte_off_fails_the_bench_in_one_line(packaged):
+    """The gate's comparison on the real host outputs, with one device byte changed (as a device
+    whose kernel rounds differently would return)."""
+    import zlib
+
+    from pipeline import litert_exactness
+    bundle = packaged.dir / "bundle"
+    host = litert_exactness.host_outputs(bundle, "reference")
+    device = [bytearray(h) for h in host]
+    device[7][2] ^= 1
+    report = {"outputs": {"crc32": [zlib.crc32(bytes(d)) for d in device], "hex": [bytes(d).hex() for d in device]}}
+    assert litert_exactness.check({"outputs": {"crc32": [zlib.crc32(h) for h in host]}}, bundle, "reference", "x") == 1.0
+    with pytest.raises(PipelineError) as err:
+        litert_exactness.check(report, bundle, "reference", "rpi4 (emulated)")
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("rpi4 (emulated): the int8 output differs from this host's LiteRT")
+    assert f"test input 7 (1 of {len(host[7])} output bytes; 1 of {len(host)} inputs differ)" in msg
 
 
 def test_installs_with_nothing_but_install_sh(emu, packaged, capsys):
