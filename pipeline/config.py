@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -51,12 +51,15 @@ class StudentConfig(Section):
     family: Literal["auto", "dscnn", "cnn1d", "mlp"] = "auto"  # auto: dscnn (images), cnn1d (signals)
     width_multiplier: float | Literal["auto"] = "auto"  # "auto": fit-to-target ladder
     depth: int | Literal["auto"] = "auto"
-    epochs: int = Field(20, ge=1)
+    # A patient schedule (Beyer et al. 2022: function matching keeps gaining long after plain training
+    # stops): 60 epochs, early stopping after 15 without a better validation score (accuracy, then
+    # loss); scratch and distilled alike, so both get the same budget.
+    epochs: int = Field(60, ge=1)
     batch_size: int = Field(64, ge=2)
     optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(3e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
-    patience: int | None = Field(None, ge=1)  # None: train all epochs (scratch and distilled alike)
+    patience: int | None = Field(15, ge=1)  # None: train all epochs (scratch and distilled alike)
     seed: int = 0
     # Fraction of the target's flash/RAM budget the estimate may use.
     budget_margin: float = Field(0.8, gt=0, le=1)
@@ -68,6 +71,9 @@ class StudentConfig(Section):
     # Pick this many rungs below the largest fitting one (a later retry's "one size smaller").
     shrink: int = Field(0, ge=0)
     scratch: bool = True  # also train the scratch baseline (same architecture, epochs, seed; no teacher)
+    # "tiny": at most 1/30 of the teacher's parameters (what the smallest boards force; issue #18),
+    # on top of max_teacher_ratio; "default": max_teacher_ratio alone.
+    size: Literal["default", "tiny"] = "default"
 
 
 class DistillConfig(Section):
@@ -77,7 +83,21 @@ class DistillConfig(Section):
     hint_weight: float = Field(1.0, ge=0)
     teachers: int = Field(1, ge=1)  # > 1: extra teachers trained with seeds teacher.seed+1, ...; soft targets averaged
     assistant: bool = False  # teacher -> assistant (between both in size) -> student
-    cache_teacher_logits: bool = True
+    cache_teacher_logits: bool = True  # recipe "hinton" only: function matching has no fixed logits
+    # "function_matching" (Beyer et al. 2022): teacher and student see the same random view of each
+    # sample (shift, scale, noise, mixup), teacher logits computed per batch; "hinton": the plain
+    # 2015 recipe on the un-augmented training split (cached logits).
+    recipe: Literal["function_matching", "hinton"] = "function_matching"
+    shift: int | Literal["auto"] = "auto"  # auto: 1 pixel (images), 10 % of the length (signals)
+    scale: float = Field(0.1, ge=0, lt=1)
+    noise: float = Field(0.1, ge=0)  # std, in units of the standardised data
+    mixup: float = Field(1.0, ge=0)  # Beta(mixup, mixup) weight; 0 turns mixup off
+    # T and alpha chosen on the validation split: every (T, alpha) pair is trained `search_epochs`
+    # epochs, the best validation accuracy (then loss) wins and trains the full schedule; the grid and
+    # each pair's score go into the report. An empty list uses `temperature` / `alpha` as given.
+    temperatures: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [1.0, 4.0], max_length=6)
+    alphas: list[Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=lambda: [0.5, 0.9], max_length=6)
+    search_epochs: int = Field(6, ge=1)
 
 
 class PruneConfig(Section):

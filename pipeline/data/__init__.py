@@ -16,6 +16,7 @@ def _build() -> tuple[Registry[Loader], Registry[Loader]]:
     names: Registry[Loader] = Registry("dataset")
     names.register("digits", builtin.digits)
     names.register("mnist1d", builtin.mnist1d)
+    names.register("mnist1d-hard", builtin.mnist1d_hard)
     prefixes: Registry[Loader] = Registry("dataset prefix")
     prefixes.register("npz", user.npz)
     prefixes.register("folder", user.folder)

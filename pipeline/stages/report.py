@@ -39,7 +39,10 @@ TARGET_FIELDS = ("id", "name", "kind", "core", "arch")
 
 SNR_CAP_DB = 200.0  # the schema's cap: a bit-exact layer has infinite SNR, which JSON cannot hold
 _MODEL_KEYS = ("sha256", "bytes", "params", "macs", "quantization", "input_shape", "output_shape")
-_TRAIN_KEYS = ("accuracy", "params", "macs", "sparsity")
+_TRAIN_KEYS = ("accuracy", "params", "macs", "sparsity", "val_accuracy")
+# The distill stage's choice between the distilled and the scratch student (schema `training_selection`).
+_SELECTION_KEYS = ("kept", "metric", "distilled_val_accuracy", "scratch_val_accuracy", "margin_pt", "temperature",
+                   "alpha", "student_size", "params_ratio")
 _TRAIN_NAMES = {"teacher": "teacher", "scratch": "scratch", "distill": "distilled", "distilled": "distilled",
                 "prune": "pruned", "pruned": "pruned", "qat": "qat"}
 
@@ -204,6 +207,9 @@ def _training_section(training: dict | None) -> dict | None:
             picked = {k: entry[k] for k in _TRAIN_KEYS if entry.get(k) is not None}
             if picked:
                 out[_TRAIN_NAMES[name]] = picked
+    sel = training.get("selection")
+    if isinstance(sel, dict) and sel.get("kept") in ("distilled", "scratch"):
+        out["selection"] = {k: sel[k] for k in _SELECTION_KEYS if sel.get(k) is not None}
     return out or None
 
 

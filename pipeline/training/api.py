@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ from ..errors import PipelineError
 from ..models import analysis
 from ..models.spec import build_model, teacher_spec
 from .dist import DistInfo
-from .distill import Distillation, feature_map_shape, teacher_outputs
+from .augment import Augment
+from .distill import Distillation, FunctionMatching, feature_map_shape, teacher_outputs
 from .loop import CrossEntropy, FitResult, TrainSettings, as_split, evaluate, fit, seed_everything
 
 
@@ -63,10 +65,12 @@ class Splits:
 
 def record(model: nn.Module, splits: Splits, result: FitResult | None, wall_s: float | None = None, **extra) -> dict:
     acc, loss = evaluate(model, splits.test)
+    val_acc, val_loss = evaluate(model, splits.val)
     rec = {
         "accuracy": acc,
         "test_loss": loss,
-        "val_accuracy": evaluate(model, splits.val)[0],
+        "val_accuracy": val_acc,
+        "val_loss": val_loss,
         "params": analysis.count_params(model),
         "macs": analysis.count_macs(model, splits.input_shape),
         "family": model.spec["family"],
@@ -122,11 +126,89 @@ def soft_targets(teachers: list[nn.Module], splits: Splits) -> torch.Tensor:
     return teacher_outputs(teachers, splits.train.x)[0]
 
 
+def augmentation(dcfg, input_shape) -> Augment:
+    """The views function matching trains on (`distill.shift/scale/noise/mixup`)."""
+    shift = dcfg.shift
+    if shift == "auto":
+        # 1 pixel on 8x8 digits (12 %), 4 samples on a 40-long MNIST-1D signal (10 %): small enough
+        # that the class is kept, large enough that the views leave the training points.
+        dims = [int(d) for d in input_shape[1:]]
+        shift = max(1, round(min(dims) / 8)) if len(dims) == 2 else max(1, round(dims[0] / 10))
+    return Augment(shift=int(shift), scale=dcfg.scale, noise=dcfg.noise, mixup=dcfg.mixup)
+
+
+def _fm_objective(model, teachers, splits: Splits, dcfg, temperature: float, alpha: float, progress=None):
+    smap = tmap = None
+    if dcfg.hints:
+        smap = feature_map_shape(model, splits.input_shape)
+        tmap = feature_map_shape(teachers[0], splits.input_shape)
+        if len(smap) < 2 or len(tmap) != len(smap):
+            if progress is not None:
+                progress.log(f"  hints skipped: the '{model.spec['family']}' student has no feature map like the teacher's")
+            smap = tmap = None
+    return FunctionMatching(model, teachers, augmentation(dcfg, splits.input_shape), temperature, alpha,
+                            hint_weight=dcfg.hint_weight if smap is not None else 0.0,
+                            student_map_shape=smap, teacher_map_shape=tmap)
+
+
+def kd_grid(dcfg) -> list[tuple[float, float]]:
+    temps = list(dcfg.temperatures) or [dcfg.temperature]
+    alphas = list(dcfg.alphas) or [dcfg.alpha]
+    return [(float(t), float(a)) for t in temps for a in alphas]
+
+
+def function_matching(splits: Splits, spec: dict, teachers: list[nn.Module], cfg, dcfg, *,
+                      resume_dir: Path | None = None, progress=None, description: str = "distilled student",
+                      settings: TrainSettings | None = None) -> tuple[nn.Module, dict]:
+    """Function matching with T and alpha picked on the validation split.
+
+    Every (T, alpha) of `kd_grid` trains `dcfg.search_epochs` epochs from the same seed/init (a
+    short cosine schedule of its own); the best (validation accuracy, then -loss) trains the full
+    schedule. With one pair there is no search. Record: + temperature, alpha, grid [{T, alpha,
+    val_accuracy, val_loss}], search_s."""
+    base = settings or student_settings(cfg)
+    grid = kd_grid(dcfg)
+    t0 = time.perf_counter()
+    scores = []
+    if len(grid) > 1:
+        probe = replace(base, epochs=min(base.epochs, dcfg.search_epochs), patience=None)
+        for t, a in grid:
+            seed_everything(cfg.seed)
+            m = build_model(spec)
+            fit(_fm_objective(m, teachers, splits, dcfg, t, a), splits.train, splits.val, probe,
+                progress=progress, description=f"T/alpha search: T={t:g} alpha={a:g}")
+            acc, loss = evaluate(m, splits.val)
+            scores.append({"temperature": t, "alpha": a, "val_accuracy": acc, "val_loss": round(loss, 5)})
+        best = max(scores, key=lambda r: (r["val_accuracy"], -r["val_loss"]))
+        temperature, alpha = best["temperature"], best["alpha"]
+        if progress is not None:
+            progress.log("  T/alpha on validation: " + ", ".join(
+                f"T={r['temperature']:g} a={r['alpha']:g}: {r['val_accuracy']:.4f}" for r in scores)
+                + f" -> T={temperature:g}, alpha={alpha:g}")
+    else:
+        temperature, alpha = grid[0]
+    search_s = time.perf_counter() - t0
+    seed_everything(cfg.seed)
+    model = build_model(spec)
+    t1 = time.perf_counter()
+    objective = _fm_objective(model, teachers, splits, dcfg, temperature, alpha, progress)
+    result = fit(objective, splits.train, splits.val, base, resume_dir=resume_dir, progress=progress,
+                 description=description,
+                 fingerprint_extra=f"fm:{temperature}:{alpha}:{dcfg.hints}:{dcfg.hint_weight}:{objective.augment}:"
+                                   f"{len(teachers)}:{sum(float(p.detach().sum()) for p in teachers[0].parameters()):.6e}")
+    return model, record(model, splits, result, seed=cfg.seed, recipe="function_matching",
+                         temperature=temperature, alpha=alpha, grid=scores, search_s=round(search_s, 3),
+                         setup_s=round(time.perf_counter() - t1 - result.wall_s, 3))
+
+
 def distill_student(splits: Splits, spec: dict, teachers: list[nn.Module], cfg, dcfg, *,
                     logits: torch.Tensor | None = None, resume_dir: Path | None = None, progress=None,
                     description: str = "distilled student", settings: TrainSettings | None = None,
                     init: nn.Module | None = None) -> tuple[nn.Module, dict]:
     """Distil `teachers` into a fresh `spec` student (same seed/init as the scratch baseline)."""
+    if dcfg.recipe == "function_matching" and init is None:
+        return function_matching(splits, spec, teachers, cfg, dcfg, resume_dir=resume_dir, progress=progress,
+                                 description=description, settings=settings)
     seed_everything(cfg.seed)
     model = init if init is not None else build_model(spec)
     t0 = time.perf_counter()
@@ -150,7 +232,8 @@ def distill_student(splits: Splits, spec: dict, teachers: list[nn.Module], cfg, 
                  progress=progress, description=description,
                  fingerprint_extra=f"kd:{dcfg.temperature}:{dcfg.alpha}:{dcfg.hints}:{dcfg.hint_weight}:"
                                    f"{float(logits.sum()):.6e}")
-    return model, record(model, splits, result, seed=cfg.seed, setup_s=round(time.perf_counter() - t0 - result.wall_s, 3))
+    return model, record(model, splits, result, seed=cfg.seed, recipe="hinton", temperature=dcfg.temperature,
+                         alpha=dcfg.alpha, setup_s=round(time.perf_counter() - t0 - result.wall_s, 3))
 
 
 class _LiveDistillation(Distillation):

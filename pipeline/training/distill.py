@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import mixed_ce
 from .loop import Objective, predict_logits
 
 
@@ -94,3 +95,66 @@ def feature_map_shape(model: nn.Module, input_shape) -> tuple[int, ...]:
     _, f = model.forward_features(torch.zeros((1, *input_shape), device=p.device))
     model.train(was)
     return tuple(f.shape[1:])
+
+
+class FunctionMatching(Objective):
+    """Consistent-view distillation (Beyer et al. 2022): each step draws one augmented view per
+    sample (`augment`), runs the teacher(s) on that same view (eval mode, no grad, batched: one
+    forward per teacher per batch) and the student on it, and applies `kd_loss` with the mixed
+    labels for the CE part. Nothing is cached per sample: random views have no fixed logits.
+    Hints (FitNets) are computed on the same view from the first teacher's feature map."""
+
+    def __init__(self, student: nn.Module, teachers: list[nn.Module], augment, temperature: float, alpha: float,
+                 label_smoothing: float = 0.0, hint_weight: float = 0.0,
+                 student_map_shape: tuple[int, ...] | None = None, teacher_map_shape: tuple[int, ...] | None = None):
+        super().__init__(student)
+        # A plain list: the teachers are neither trained, nor switched to train mode, nor checkpointed.
+        self.teachers = list(teachers)
+        self.augment = augment
+        self.temperature, self.alpha, self.label_smoothing = temperature, alpha, label_smoothing
+        self.hint_weight = hint_weight
+        self.adapter = None
+        if hint_weight and student_map_shape is not None and teacher_map_shape is not None and len(student_map_shape) >= 2:
+            conv = nn.Conv2d if len(student_map_shape) == 3 else nn.Conv1d
+            self.adapter = conv(student_map_shape[0], teacher_map_shape[0], 1)
+            self.hint_size = hint_size(tuple(student_map_shape[1:]), tuple(teacher_map_shape[1:]))
+
+    def forward(self, x, y, idx):
+        view, perm, lam = self.augment(x) if self.augment is not None else (x, None, None)
+        with torch.no_grad():
+            t_feat = None
+            zt = []
+            for k, t in enumerate(self.teachers):
+                t.eval()
+                if k == 0 and self.adapter is not None:
+                    z, t_feat = t.forward_features(view)
+                    t_feat = _match(t_feat, self.hint_size)
+                else:
+                    z = t(view)
+                zt.append(z)
+        if self.adapter is None:
+            logits = self.model(view)
+        else:
+            logits, feat = self.model.forward_features(view)
+        loss = kd_loss(logits, zt, y, self.temperature, self.alpha, self.label_smoothing)
+        if perm is not None and self.alpha < 1:
+            # kd_loss's CE term used the unmixed labels: swap it for the mixed-label CE
+            ce = F.cross_entropy(logits, y, reduction="none", label_smoothing=self.label_smoothing)
+            loss = loss + (1 - self.alpha) * (mixed_ce(logits, y, perm, lam, self.label_smoothing) - ce)
+        if self.adapter is not None:
+            hint = _match(self.adapter(feat), self.hint_size)
+            loss = loss + self.hint_weight * ((hint - t_feat) ** 2).flatten(1).mean(1)
+        return loss
+
+
+class AugmentedCrossEntropy(Objective):
+    """The scratch baseline under the same views as `FunctionMatching` (mixed labels for mixup),
+    so the comparison measures the teacher, not the augmentation."""
+
+    def __init__(self, model: nn.Module, augment, label_smoothing: float = 0.0):
+        super().__init__(model)
+        self.augment, self.label_smoothing = augment, label_smoothing
+
+    def forward(self, x, y, idx):
+        view, perm, lam = self.augment(x) if self.augment is not None else (x, None, None)
+        return mixed_ce(self.model(view), y, perm, lam, self.label_smoothing)

@@ -39,6 +39,27 @@ def test_mnist1d_is_generated_offline(monkeypatch):
     assert len(ds.y_test) == 1000 and len(ds.y_train) + len(ds.y_val) == 4000
 
 
+@pytest.mark.slow
+def test_mnist1d_hard_is_generated_offline_and_harder(monkeypatch):
+    import mnist1d.data
+
+    def no_download(*a, **k):
+        raise AssertionError("mnist1d-hard must be generated, never downloaded")
+
+    monkeypatch.setattr(mnist1d.data, "get_dataset", no_download)
+    hard = _load("mnist1d-hard")
+    assert hard.input_shape == (1, 40) and hard.num_classes == 10 and hard.name == "mnist1d-hard"
+    assert len(hard.y_train) + len(hard.y_val) == 2000 and len(hard.y_test) == 4000
+    assert "make_dataset(" in hard.meta["source"] and "iid_noise_scale=0.05" in hard.meta["source"]
+    assert _load("mnist1d-hard").meta["sha256"] == hard.meta["sha256"]  # deterministic
+    # Harder than mnist1d: the same nearest-class-mean classifier does worse on it.
+    def ncm(ds):
+        means = np.stack([ds.x_train[ds.y_train == c].reshape(-1, 40).mean(0) for c in range(10)])
+        d = ((ds.x_test.reshape(-1, 1, 40) - means[None]) ** 2).sum(-1)
+        return float((d.argmin(1) == ds.y_test).mean())
+    assert ncm(hard) < ncm(_load("mnist1d"))
+
+
 def _write_images(root, classes=("cat", "dog"), per_class=6, size=(12, 10), mode="L", seed=0):
     rng = np.random.default_rng(seed)
     for c_index, cls in enumerate(classes):
