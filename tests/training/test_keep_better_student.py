@@ -83,7 +83,8 @@ def test_selection_rule_uses_validation_not_test():
     assert sel["kept"] == "distilled" and sel["margin_pt"] == pytest.approx(2.0)
     sel = distill.select_student(s, d)  # swapped roles
     assert sel["kept"] == "scratch" and sel["margin_pt"] == pytest.approx(2.0)
-    # a tie on accuracy goes to the lower validation loss
-    assert distill.select_student({"val_accuracy": 0.9, "val_loss": 0.5}, {"val_accuracy": 0.9, "val_loss": 0.3})["kept"] == "scratch"
+    # a tie on accuracy keeps the distilled student, whatever the losses
+    tie = distill.select_student({"val_accuracy": 0.9, "val_loss": 0.5}, {"val_accuracy": 0.9, "val_loss": 0.3})
+    assert tie["kept"] == "distilled" and tie["margin_pt"] == 0 and "tie" in distill.describe_selection(tie)
     assert distill.select_student({"val_accuracy": 0.9, "val_loss": 0.3}, None)["kept"] == "distilled"
     assert "SCRATCH" in distill.describe_selection(distill.select_student(s, d))
