@@ -60,11 +60,16 @@ def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
     student = load_model(inputs["distill"].path("student.pt")).to(device)
     logits = torch.from_numpy(np.load(inputs["distill"].path("soft_logits.npy"))).to(device)
 
+    # Fine-tuning distils with the T / alpha the distill stage picked on validation (its grid), not
+    # the config's fallback values.
+    chosen = dmeta.get("distilled") or {}
+    temperature, alpha = chosen.get("temperature", dcfg.temperature), chosen.get("alpha", dcfg.alpha)
+
     def kd(model, epochs: int, lr: float, name: str, keep_initial: bool = False):
         settings = TrainSettings(epochs=epochs, batch_size=scfg.batch_size, optimizer=scfg.optimizer, lr=lr,
                                  weight_decay=scfg.weight_decay, patience=None, seed=scfg.seed,
                                  keep_initial=keep_initial)
-        return fit(Distillation(model, logits, dcfg.temperature, dcfg.alpha), splits.train, splits.val, settings,
+        return fit(Distillation(model, logits, temperature, alpha), splits.train, splits.val, settings,
                    resume_dir=resume / name, progress=ctx.progress, description=name)
 
     report = {
