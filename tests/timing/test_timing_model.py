@@ -1,0 +1,99 @@
+"""The modelled Cortex-M cycles (pipeline/timing/): our QEMU plugin's instruction stream, the M4
+table against the TRM on the validation loops, the firmware region against SysTick, the [timing]
+table of the target files."""
+import shutil
+
+import pytest
+
+from pipeline.errors import PipelineError
+from pipeline.timing import microbench, model, profile
+from pipeline.timing.profile import Insn
+
+needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-eabi-gcc", "qemu-system-arm", "gcc")),
+                                reason="needs arm-none-eabi-gcc, qemu-system-arm and gcc")
+
+
+@pytest.mark.parametrize("mnemonic, operands, cls", [
+    ("ldr.w", "r1, [r4, #4]", "load"), ("ldrbeq", "r1, [r2]", "load"), ("ldr", "pc, [sp], #4", "load_pc"),
+    ("pop", "{r4, r5, pc}", "load_pc"), ("pop", "{r4, r5}", "load_multiple"), ("smlals", "r0, r1, r2, r3", "multiply"),
+    ("bl", "100 <f>", "branch"), ("bls.n", "40 <f+0x4>", "branch"), ("bx", "lr", "branch_indirect"),
+    ("str", "r1, [r2, r3]", "store_register_offset"), ("str.w", "r1, [r2, #8]", "store"), ("vmls.f32", "s0, s1, s2", "fp_mac"),
+    ("sxtb16", "r1, r2, ror #8", "alu"), ("mov", "pc, lr", "branch_indirect"), ("sdiv", "r0, r1, r2", "divide"),
+])
+def test_classes(mnemonic, operands, cls):
+    assert model.classify(Insn(0, 4, mnemonic, operands)) == cls
+
+
+def test_register_lists():
+    assert model.register_count(Insn(0, 2, "push", "{r4, r5, r6, r7, lr}")) == 5
+    assert model.register_count(Insn(0, 4, "ldmia.w", "r0!, {r1-r3, r5}")) == 4
+    assert model.register_count(Insn(0, 4, "vpush", "{d8-d9}")) == 4
+
+
+def test_unknown_core_is_one_line_error():
+    with pytest.raises(PipelineError, match="no cycle table for core 'cortex-m0'"):
+        model.table_for("cortex-m0")
+
+
+def test_plugin_output_parser_rejects_garbage():
+    p = profile.parse("R 1\nI 3a 2 0131\nC 3a 0 100 0\n")
+    assert p.regions == 1 and p.exec[(0x3A, 0)] == 100 and p.instructions == 100
+    with pytest.raises(PipelineError, match="unexpected line"):
+        profile.parse("R 1\nX nonsense\n")
+
+
+def test_timing_table_is_validated(tmp_path):
+    from pipeline.targets import load_all, load_file
+    t = load_all().get("cortex-m4")
+    assert t.timing.clock_mhz == 120 and t.timing.flash_wait_states == 5 and t.clock_mhz == 25
+    text = (load_all().get("cortex-m4").source and open(t.source).read())
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("flash_wait_states = 5", "flash_wait_states = -1"))
+    with pytest.raises(PipelineError, match="flash_wait_states"):
+        load_file(bad)
+    bad.write_text(text.replace("flash_cache = true", "flash_cache = true\nwaits = 3"))
+    with pytest.raises(PipelineError, match="waits"):
+        load_file(bad)
+
+
+@needs_qemu
+@pytest.mark.emulator
+def test_m4_model_within_10_percent_of_the_trm_on_every_class(tmp_path):
+    """Issue #21's acceptance: <= 10 % on the M4 validation loops. The reference is the TRM applied
+    by hand (microbench.EXPECTED_M4), computed apart from the model; the instruction counts are the
+    plugin's and must be the exact dynamic counts of the loops."""
+    rows = {r["benchmark"]: r for r in microbench.run(tmp_path)}
+    assert set(rows) == set(microbench.EXPECTED_M4)
+    # 100 iterations: setup + 100 x (body + SUBS + BNE) + BX LR, exactly (the NOP skipped by B is not run)
+    assert rows["bench_alu"]["instructions"] == 1 + 100 * 10 + 1
+    assert rows["bench_branch"]["instructions"] == 1 + 100 * 4 + 1
+    assert rows["bench_call"]["instructions"] == 2 + 100 * 5 + 1
+    for name, r in rows.items():
+        assert abs(r["error"]) <= microbench.TOLERANCE, f"{name}: model {r['cycles_modelled']} vs TRM {r['cycles_trm']}"
+    # The load classes must really differ: pipelining, LDM's 1+N and the stores' single cycle are all in play
+    assert rows["bench_load_pipelined"]["cycles_modelled"] < rows["bench_load_interleaved"]["cycles_modelled"]
+    assert rows["bench_ldm_stm"]["by_class"] == {"alu": 102, "branch": 100, "branch_indirect": 1, "load": 1,
+                                                 "load_multiple": 100, "store_multiple": 100}
+
+
+@needs_qemu
+@pytest.mark.emulator
+def test_firmware_region_matches_systick_and_splits_per_operator(zoo_models, targets, tmp_path):
+    """Our firmware on the M4: the plugin's count of `run_once` agrees with the firmware's own SysTick
+    count (checked inside time_model), per-operator cycles add up to the total, and ms follow from
+    the [timing] clock (120 MHz), not the 25 MHz QEMU board clock."""
+    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.reference import random_inputs
+    from pipeline.timing.firmware import time_model
+    c = compile_model(zoo_models["conv_stack"].read_bytes())
+    x = random_inputs(c.model, 0)[0]
+    r = time_model(c, targets.get("cortex-m4"), tmp_path, x)
+    assert r["unit"] == "cycles (modelled)" and r["instructions"] > 1000
+    assert 0 <= r["systick_instructions"] - r["instructions"] <= 200
+    assert r["instructions"] < r["cycles"] < 3 * r["instructions"]
+    assert set(r["op_cycles"]) == {s.index for s in c.steps}
+    assert abs(sum(r["op_cycles"].values()) - r["cycles"]) <= len(c.steps)
+    assert r["ms"] == pytest.approx(r["cycles_with_flash"] / 120_000.0)
+    assert r["flash"]["worst_case_cycles"] == 5 * r["taken_branches"] > 0
+    again = time_model(c, targets.get("cortex-m4"), tmp_path / "b", x)
+    assert again["cycles"] == r["cycles"]   # deterministic: the same ELF and input, the same stream
