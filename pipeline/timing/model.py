@@ -9,11 +9,13 @@ Cortex-M4: Arm Cortex-M4 Technical Reference Manual (r0p1, DDI 0439B), section 3
 "Cortex-M4 instruction set summary" and 3.3.2 "Load/store timings". No measured hardware is used:
 the validation (pipeline/timing/microbench.py) checks the model against the TRM's counts applied
 by hand to hand-written loops.
-Cortex-M7 and Cortex-M55: Arm publishes no cycle table. Their costs are the reciprocal throughputs
-of LLVM's scheduling models for those cores, read with `llvm-mca-14 -mcpu=cortex-m7` /
-`-mcpu=cortex-m55` on blocks of 100 independent instructions of each class (values below, measured
-2026-12-03 with Debian's llvm 14.0.6); for the dual-issue M7 that gives 0.5 cycle for a pair of
-ALU instructions. These are a compiler's model of the core, not silicon measurements.
+Cortex-M7 and Cortex-M55: Arm publishes no cycle table. Cortex-M7: the reciprocal throughputs of
+LLVM's Cortex-M7 scheduling model, read with `llvm-mca-14 -mcpu=cortex-m7` on blocks of 100
+independent instructions of one kind (Debian llvm 14.0.6, 2026-12-03); the dual-issue core gives 0.5
+cycle for ALU ops and loads. Cortex-M55: LLVM 14 has no model of it (llvm-mca-14 -mcpu=cortex-m55
+prices every instruction, VDIV included, at 1 cycle), so its scalar costs are the M4's (both are
+in-order single-issue Armv7-M/v8-M mainline cores) and Helium instructions count 1.5 cycles (named
+below). These are a compiler's model and stated assumptions, not silicon measurements.
 """
 from __future__ import annotations
 
@@ -133,10 +135,10 @@ class CoreTable:
 
     def cost(self, cls: str, insn: Insn) -> float:
         if cls == "load_pc" and "{" in insn.operands:   # POP {..., pc}: 1+N, and P when taken
-            return self.costs["load_multiple"] + self.per_register * register_count(insn)
+            return max(1.0, self.costs["load_multiple"] + self.per_register * register_count(insn))
         base = self.costs[cls]
         if cls in ("load_multiple", "store_multiple", "fp_multiple"):
-            base += self.per_register * register_count(insn)
+            base = max(1.0, base + self.per_register * register_count(insn))
         return base
 
 
@@ -157,33 +159,30 @@ CORTEX_M4 = CoreTable(
            "fp_mac": 3, "fp_divide": 14, "vector": 1},
     refill=1, refill_indirect=2, per_register=1, load_pipelining=True)
 
-# Cortex-M7 (no Arm table): llvm-mca-14 -mcpu=cortex-m7 reciprocal throughput per instruction on
-# 100 independent instances (ARMScheduleM7.td): ALU 0.5 (dual issue), MUL/SMLAD 1, LDR 0.5 (two
-# load pipes... llvm gives 1 for dependent-address streams; 1 used), STR 1, LDM/STM 1 + N/2 (64-bit
-# AXI/TCM port), SDIV 4-12 (8 used), VFP add/mul 1, VDIV 14. Branch refill: the M7's 6-stage pipeline
-# with a branch target address cache makes a predicted taken branch ~1 cycle (Arm M7 product page);
-# mispredicts (not modelled per branch) cost 4-5.
+# Cortex-M7, llvm-mca-14 -mcpu=cortex-m7, cycles per instruction on 100 independent instances:
+# ADD 0.50, MUL 1.00, SMLAD 1.00, SXTB16 1.00, LDR/LDRB 0.50, STR 1.00, LDRD/STRD 1.00, SDIV 6.00,
+# VADD/VMLA 1.00, VLDR 0.50, VDIV 13.00, B 1.00, PUSH {4 regs} 2.00. LLVM prices LDM/STM at 1 whatever
+# the list (LDM of 4 and of 8 registers: 1.00), which the 64-bit bus cannot do: N/2 (two words a
+# cycle, consistent with its PUSH of 4 = 2.00), at least 1, is used. A predicted taken branch costs
+# about one extra cycle on the M7's branch target cache (P = 1; mispredictions, 4-5, not modelled).
 CORTEX_M7 = CoreTable(
     core="cortex-m7",
-    source="llvm-mca-14 -mcpu=cortex-m7 scheduling model (LLVM ARMScheduleM7.td), not an Arm table",
-    costs={"alu": 0.5, "multiply": 1, "divide": 8, "branch": 1, "branch_indirect": 1, "table_branch": 2,
-           "load": 1, "load_pc": 1, "store": 1, "store_register_offset": 1, "load_double": 1, "store_double": 1,
-           "load_multiple": 1, "store_multiple": 1, "fp": 1, "fp_load": 1, "fp_store": 1, "fp_multiple": 1,
-           "fp_mac": 1, "fp_divide": 14, "vector": 1},
+    source="llvm-mca-14 -mcpu=cortex-m7 (LLVM's Cortex-M7 scheduling model), LDM/STM at 2 words/cycle",
+    costs={"alu": 0.5, "multiply": 1, "divide": 6, "branch": 1, "branch_indirect": 1, "table_branch": 2,
+           "load": 0.5, "load_pc": 1, "store": 1, "store_register_offset": 1, "load_double": 1, "store_double": 1,
+           "load_multiple": 0, "store_multiple": 0, "fp": 1, "fp_load": 0.5, "fp_store": 1, "fp_multiple": 0,
+           "fp_mac": 1, "fp_divide": 13, "vector": 1},
     refill=1, refill_indirect=2, per_register=0.5, load_pipelining=False)
 
-# Cortex-M55: llvm-mca-14 -mcpu=cortex-m55 (ARMScheduleM55.td): single issue for scalar code like the
-# M4 (ALU/MUL 1, LDR 1 on the 64-bit TCM interface, LDM 1 + N/2), Helium beats: a 128-bit MVE
-# instruction on the M55's 64-bit datapath takes 2 beats = 2 cycles when not overlapped with the next
-# (Arm Helium technology book: "dual-beat"); overlapped pairs of different classes average 1, used here.
+# Cortex-M55: scalar as the M4 above (no M55 model in LLVM 14; no Arm table). Helium (MVE): a
+# 128-bit instruction is 2 beats on the M55's 64-bit datapath, and beat-wise overlap of neighbouring
+# instructions of different kinds (load with multiply-accumulate) hides up to half; 1.5 is the
+# middle of no overlap (2) and full overlap (1).
 CORTEX_M55 = CoreTable(
     core="cortex-m55",
-    source="llvm-mca-14 -mcpu=cortex-m55 scheduling model (LLVM ARMScheduleM55.td), not an Arm table",
-    costs={"alu": 1, "multiply": 1, "divide": 8, "branch": 1, "branch_indirect": 1, "table_branch": 2,
-           "load": 1, "load_pc": 1, "store": 1, "store_register_offset": 1, "load_double": 2, "store_double": 2,
-           "load_multiple": 1, "store_multiple": 1, "fp": 1, "fp_load": 1, "fp_store": 1, "fp_multiple": 1,
-           "fp_mac": 2, "fp_divide": 14, "vector": 1},
-    refill=1, refill_indirect=2, per_register=0.5, load_pipelining=False)
+    source="M4 TRM table for scalar code (LLVM 14 has no Cortex-M55 model), Helium at 1.5 cycles (2 beats, half overlapped)",
+    costs={**CORTEX_M4.costs, "vector": 1.5},
+    refill=1, refill_indirect=2, per_register=1, load_pipelining=True)
 
 TABLES = {t.core: t for t in (CORTEX_M4, CORTEX_M7, CORTEX_M55)}
 
