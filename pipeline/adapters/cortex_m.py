@@ -120,10 +120,26 @@ def bench(ctx, inputs):
     device = ctx.options.get("device") or ctx.target.default_device
     with ctx.progress.status(f"benchmarking on {ctx.target.id} ({device}), {0 if x is None else len(x)} test vectors"):
         raw = benchmark(Path(model), ctx.target, ctx.out_dir / "work", x=x, y=y, device=device)
+    if device in ("qemu", "emulator") and ctx.target.timing is not None:
+        _add_modelled(raw, Path(model), ctx, x)
     atomic.write_json(ctx.out_dir / "aot-bench.json", raw)
     report = standard_report(raw, ctx.target, Path(model))
     atomic.write_json(ctx.out_dir / "bench.json", report)
     return ctx.artifact(report)
+
+
+def _add_modelled(raw: dict, model: Path, ctx, x) -> None:
+    """Modelled cycles and ms at the target's [timing] clock (pipeline/timing/) beside the measured
+    instructions, and per operator in the op table."""
+    from ..timing.report import modelled_latency
+    with ctx.progress.status(f"modelling {ctx.target.core} cycles from the executed instructions"):
+        block, op_cycles, missing = modelled_latency(model, ctx.target, ctx.out_dir / "work" / "timing", x)
+    if block is None:
+        raw["latency"]["modelled_missing"] = missing
+        return
+    raw["latency"]["modelled"] = block
+    for op in raw["ops"]:
+        op["cycles_modelled"] = op_cycles.get(op["index"])
 
 
 def _tflm_firmware(data: bytes, target, work: Path, options: dict):
@@ -240,6 +256,8 @@ def standard_report(raw: dict, target, model: Path) -> dict:
         "note": ("instructions per inference under QEMU -icount (not cycles, not ms); deterministic"
                  if emulated else _cycles_note(lat, target)),
     }
+    if "modelled" in lat:
+        latency["modelled"] = lat["modelled"]
     mem = raw["memory"]
     report = {
         "device": {"kind": "emulated" if emulated else "physical",

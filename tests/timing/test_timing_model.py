@@ -97,3 +97,44 @@ def test_firmware_region_matches_systick_and_splits_per_operator(zoo_models, tar
     assert r["flash"]["worst_case_cycles"] == 5 * r["taken_branches"] > 0
     again = time_model(c, targets.get("cortex-m4"), tmp_path / "b", x)
     assert again["cycles"] == r["cycles"]   # deterministic: the same ELF and input, the same stream
+
+
+@needs_qemu
+@pytest.mark.emulator
+def test_bench_report_carries_modelled_cycles_beside_instructions(zoo_models, targets, tmp_path):
+    """`pipeline bench` on the M4: the report keeps the measured instructions as its latency and adds
+    latency.modelled (cycles, ms at the [timing] clock), valid against the report schema; the op table
+    gets modelled cycles per operator. A report written before this change still validates."""
+    import json
+    import shutil
+
+    from pipeline.adapters import cortex_m
+    from pipeline.report import io
+    from pipeline.stages.base import Artifact, Context
+    from pipeline.stages.progress import Progress
+    path = zoo_models["dense"]
+    d = tmp_path / "convert"
+    d.mkdir()
+    shutil.copy(path, d / "model_int8.tflite")
+    ctx = Context(config=None, target=targets.get("cortex-m4"), out_dir=tmp_path / "bench", build_dir=tmp_path,
+                  progress=Progress(enabled=False), model_path=path, options={})
+    cortex_m.bench(ctx, {"convert": Artifact(stage="convert", dir=d, meta={})})
+    std = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    lat = std["latency"]
+    assert lat["unit"] == "instructions" and lat["modelled"]["unit"] == "cycles (modelled)"
+    mod = lat["modelled"]
+    assert mod["clock_mhz"] == 120 and mod["ms"] == pytest.approx(mod["cycles"] / 120_000.0)
+    assert mod["instructions"] <= lat["median"] <= mod["instructions"] + 200 < mod["cycles"]
+    assert "modelled, not measured" in mod["note"] and mod["flash_wait_states"] == 5
+    raw = json.loads((tmp_path / "bench" / "aot-bench.json").read_text())
+    assert all(isinstance(op["cycles_modelled"], int) and op["cycles_modelled"] > 0 for op in raw["ops"])
+    assert abs(sum(op["cycles_modelled"] for op in raw["ops"]) - mod["cycles"]) <= len(raw["ops"])
+    report = io.build_report(target={"id": "cortex-m4", "kind": "cortex-m"}, **{k: std[k] for k in ("device", "runtime", "latency", "model")})
+    io.validate(report)
+    old = json.loads(json.dumps(report))
+    del old["latency"]["modelled"]
+    io.validate(old)
+    bad = json.loads(json.dumps(report))
+    bad["latency"]["modelled"]["unit"] = "cycles"
+    with pytest.raises(PipelineError, match="modelled"):
+        io.validate(bad)
