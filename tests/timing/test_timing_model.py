@@ -138,3 +138,39 @@ def test_bench_report_carries_modelled_cycles_beside_instructions(zoo_models, ta
     bad["latency"]["modelled"]["unit"] = "cycles"
     with pytest.raises(PipelineError, match="modelled"):
         io.validate(bad)
+
+
+def test_flash_term_is_separate_and_follows_the_cache_flag():
+    t = model.Timing("cortex-m4", "", instructions=100, cycles=150.0, taken_branches=10, pipelined_loads=0)
+    assert model.Flash(5, cache=False).cycles(t) == 50 == model.Flash(5, cache=True).worst_case(t)
+    assert model.Flash(5, cache=True).cycles(t) == 0 and t.cycles == 150.0
+
+
+@needs_qemu
+@pytest.mark.emulator
+def test_a_function_the_elf_lacks_or_a_crashed_run_is_a_one_line_error(tmp_path):
+    elf = microbench.build(tmp_path)
+    with pytest.raises(PipelineError, match="no function 'no_such_function'"):
+        profile.run_profiled(elf, "mps2-an386", [], "no_such_function")
+    # leaf is reached only through bench_call's BL; timing `reset` has no caller at all
+    with pytest.raises(PipelineError, match="nothing in the firmware calls 'reset'"):
+        profile.run_profiled(elf, "mps2-an386", [], "reset")
+
+
+def test_compare_shows_modelled_latency_labelled_beside_the_measured_instructions():
+    import copy
+
+    from pipeline.report import io
+    from pipeline.report.table import build_table
+    from tests.report import examples
+    old = examples.cortex_m()
+    new = copy.deepcopy(old)
+    new["latency"]["modelled"] = {"unit": "cycles (modelled)", "cycles": 4394308.0, "ms": 36.62, "clock_mhz": 120.0,
+                                  "model": "Arm Cortex-M4 TRM", "part": "STM32L4R5 @ 120 MHz"}
+    io.validate(new)
+    t = build_table([old, new], ["old", "new"])
+    rows = dict(t.rows)
+    assert rows["latency modelled"] == ["—", "4,394,308 cycles = 36.62 ms @ 120 MHz (modelled)"]
+    assert rows["latency median"][0] == rows["latency median"][1]      # the measured figure is unchanged
+    assert any("not a measurement" in n for n in t.notes)
+    assert "latency modelled" not in dict(build_table([old, old], ["a", "b"]).rows)
