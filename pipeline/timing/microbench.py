@@ -33,6 +33,9 @@ EXPECTED_M4: dict[str, tuple[int, str]] = {
                              "MOVS 1, LDR literal 2; 4 independent LDR: 2 + 1 + 1 + 1 (pipelined)"),
     "bench_load_interleaved": (1 + 2 + 100 * (2 + 1 + 2 + 1) + LOOP + RET,
                                "LDR, ADDS, LDR, ADDS: a load after an ALU op does not pipeline: 2+1+2+1"),
+    "bench_load_chase": (1 + 2 + 1 + 100 * (2 + 2) + LOOP + RET,
+                         "MOVS 1, LDR literal 2, STR 1; LDR r1,[r4] 2 (first one behind the STR: no pipelining after a "
+                         "store), LDR r2,[r1] 2 (its address is the previous load's data)"),
     "bench_store": (1 + 2 + 100 * 4 + LOOP + RET, "STR/STRB/STRH with an immediate offset: 1 each"),
     "bench_ldm_stm": (1 + 2 + 1 + 100 * (5 + 5) + LOOP + RET, "LDMIA/STMIA of 4 registers: 1+N = 5 each"),
     "bench_push_pop": (1 + 100 * (5 + 5) + LOOP + RET, "PUSH/POP of 4 registers: 1+N = 5 each"),

@@ -144,7 +144,7 @@ class CoreTable:
 
 # Cortex-M4 TRM table 3-1 (cycles): data processing, MUL/MLA/long MAC and all DSP MACs (SMLAD,
 # SMLAL, SMMLAR...) 1; LDR/LDRB/LDRH single 2, pipelined to 1 behind a neighbouring load/store single
-# (3.3.2); STR with an immediate offset 1 ("always one cycle", 3.3.2), with a register offset 2;
+# (3.3.2; not behind a store: "nothing can be pipelined after the store"); STR with an immediate offset 1 ("always one cycle", 3.3.2), with a register offset 2;
 # LDRD/STRD 1+N = 3; LDM/STM/PUSH/POP 1+N; a taken branch 1+P, P = 1-3 (1 used for direct branches:
 # the refill of a speculated, aligned target, which is what gives the TRM's 3-cycle SUBS+BNE loop; 2
 # for BX/BLX/POP PC/LDR PC, whose target is known only when the instruction executes); TBB/TBH 2+P;
@@ -247,7 +247,8 @@ def cycles(profile: Profile, dis: Disassembly, core: str) -> Timing:
             out.taken_branches += taken
         if t.load_pipelining and cls == "load":
             prev = dis.previous(pc)
-            if prev is not None and classify(prev) in ("load", "store", "store_register_offset"):
+            # TRM 3.3.2: neighbouring loads pipeline; "nothing can be pipelined after the store".
+            if prev is not None and classify(prev) == "load":
                 # Fell through from prev: prev's executions in this segment minus its taken ones.
                 behind = min(n, profile.exec.get((prev.pc, seg), 0) - profile.taken.get((prev.pc, seg), 0))
                 dest = _load_dest(prev) if classify(prev) == "load" else None

@@ -19,6 +19,7 @@ reset:
     bl bench_mac
     bl bench_load_pipelined
     bl bench_load_interleaved
+    bl bench_load_chase
     bl bench_store
     bl bench_ldm_stm
     bl bench_push_pop
@@ -83,6 +84,16 @@ BENCH bench_load_interleaved
     adds r1, #1
     ldr r2, [r4, #4]
     adds r2, #1
+    subs r0, #1
+    bne 1b
+    bx lr
+
+BENCH bench_load_chase
+    movs r0, #100
+    ldr r4, =buffer
+    str r4, [r4]
+1:  ldr r1, [r4]
+    ldr r2, [r1]
     subs r0, #1
     bne 1b
     bx lr
