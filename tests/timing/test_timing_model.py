@@ -174,3 +174,17 @@ def test_compare_shows_modelled_latency_labelled_beside_the_measured_instruction
     assert rows["latency median"][0] == rows["latency median"][1]      # the measured figure is unchanged
     assert any("not a measurement" in n for n in t.notes)
     assert "latency modelled" not in dict(build_table([old, old], ["a", "b"]).rows)
+
+
+@pytest.mark.parametrize("prev, insn, dependent", [
+    (("adds", "r1, r1, #1"), ("eors", "r2, r1"), True),       # reads r1
+    (("adds", "r1, r1, #1"), ("eors", "r2, r3"), False),      # r2 ^= r3: no r1
+    (("lsls", "r3, r2, #2"), ("adds", "r4, r5, r6"), False),
+    (("cmp", "r3, r2"), ("adds", "r3, r3, r6"), False),       # a compare writes no register
+    (("str", "r3, [r2]"), ("adds", "r4, r3, r6"), False),
+    (("adds", "r3, r2, #1"), ("mov", "r3, r5"), False),       # MOV does not read its destination
+])
+def test_m7_dual_issue_dependency(prev, insn, dependent):
+    from pipeline.timing.model import _reads_result_of
+    got = _reads_result_of(Insn(4, 2, *insn), Insn(2, 2, *prev))
+    assert got == dependent
