@@ -132,7 +132,10 @@ static uint64_t prof_ticks[AOT_PROF_SLOTS > 0 ? AOT_PROF_SLOTS : 1];
 
 static void put_hex_lines(const uint8_t *src, uint32_t n);
 
-static void trace_mark(int op) {
+/* noinline, like prof_mark: the hook runs after every operator of every timed inference, and with
+ * either body inlined GCC saves nine registers before the off test (+40 instructions per KWS
+ * inference); out of line, the off path is a load and a branch, as it was before `trace`. */
+static __attribute__((noinline)) void trace_mark(int op) {
     size_t n;
     const uint8_t *p = (const uint8_t *)aot_op_output(op, &n);
     if (!p) return;
@@ -149,13 +152,17 @@ static void trace_mark(int op) {
     }
 }
 
-/* Called by the generated code after each operator (AOT_TRACE, see aot_prof.h). */
-void aot_prof_mark(int op) {
-    if (!hook_mode) return;
-    if (hook_mode != HOOK_PROF) { trace_mark(op); return; }
+static __attribute__((noinline)) void prof_mark(int op) {
     uint64_t now = timer_ticks();
     if (op >= 0 && op < AOT_PROF_SLOTS) prof_ticks[op] += now - prof_last;
     prof_last = timer_ticks(); /* the bookkeeping itself is not charged to the next operator */
+}
+
+/* Called by the generated code after each operator (AOT_TRACE, see aot_prof.h). */
+void aot_prof_mark(int op) {
+    if (!hook_mode) return;
+    if (hook_mode == HOOK_PROF) prof_mark(op);
+    else trace_mark(op);
 }
 
 /* noipa keeps GCC from hoisting the pure-looking inference out of the timed loop. */
