@@ -38,7 +38,7 @@ MLPERF_CORES = ("cortex-m4",)
 # layers; the M4 without __ARM_FEATURE_DSP +132 % on residual. The per-operator figures are what
 # catch a small kernel's rise: a whole inference dilutes it.
 TOLERANCE = 0.005
-SEED = 0  # the input of the measured inference (pipeline/aot/reference.py random_inputs)
+SEED = 0  # the input of the measured inference (pipeline/aot/tflm/reference.py random_inputs)
 
 
 def _dw_row():
@@ -47,7 +47,8 @@ def _dw_row():
     most of that operator) and, after a 1x1 CONV_2D to 6 channels, a group of 4 and dw_group for the
     other 2. The zoo models take only the reference loop (multipliers 2 and 3) and the KWS DS-CNN
     the plane kernel (3x3 stride 1), so an added NOP in dw_taps' tap loop moved no figure."""
-    from pipeline.aot import zoo
+    from .common import zoo_module
+    zoo = zoo_module()
     L = zoo._layers()
     x = inp = L.Input((11, 10, 8), batch_size=1)
     x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu", **zoo._init(1, "depthwise"))(x)
@@ -65,10 +66,10 @@ def measure(path: Path, target, work_dir: Path, extra_cflags: tuple[str, ...] = 
     Returns {"sha256", "tick", "figures"}: `tick` is the instructions one timer tick stands for
     (1e9 / clock: 40 on the 25 MHz M4/M7 boards, 31.25 on the 32 MHz M55), the resolution of every
     instruction figure."""
-    from pipeline.aot.compiler import compile_model
-    from pipeline.aot.firmware import build_firmware
-    from pipeline.aot.reference import random_inputs
-    from pipeline.aot.runner import run_on_device
+    from pipeline.aot.compile.compiler import compile_model
+    from pipeline.aot.device.firmware import build_firmware
+    from pipeline.aot.tflm.reference import random_inputs
+    from pipeline.aot.device.runner import run_on_device
     from pipeline.errors import PipelineError
 
     data = Path(path).read_bytes()
@@ -147,7 +148,8 @@ def models(out_dir: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     keras clear_session: Keras numbers layer names per process and the names are in the .tflite, so
     the bytes (and the sha256 the gate checks) depended on what the process had built before: the AD
     autoencoder converted after the zoo models and on its own differed (10c344dd478a, 2d6c5d8ff533)."""
-    from pipeline.aot import zoo
+    from .common import zoo_module
+    zoo = zoo_module()
 
     from . import mlperf_tiny
 

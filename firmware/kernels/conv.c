@@ -268,7 +268,7 @@ static void dw_fill_pad(const aot_conv_t *p, const int8_t *inb, int32_t iy0, int
 }
 
 
-enum { DW_MAX_KH = 16 };   /* pipeline/aot/compiler.py DW_MAX_KH */
+enum { DW_MAX_KH = 16 };   /* pipeline/aot/compile/compiler.py DW_MAX_KH */
 
 /* Two weight words and a post-increment in one LDRD. */
 static inline void ldrd_w(const uint32_t **p, uint32_t *lo, uint32_t *hi) {
@@ -463,7 +463,7 @@ static void dw_window_padded(const aot_conv_t *p, const int8_t *base, int32_t pr
 }
 
 /* DEPTHWISE_CONV_2D, channel multiplier 1, on SMLAD cores: one output row, four channels per word,
- * weights packed at build time (pipeline/aot/compiler.py pack_dw_weights). The k_h input rows the
+ * weights packed at build time (pipeline/aot/compile/compiler.py pack_dw_weights). The k_h input rows the
  * output row reads are first copied into a zero-point padded block, so every window is a full one:
  * padding taps hold the zero point and contribute (zp + in_offset) * w = 0, the same bits as the
  * reference's skipped taps. On the KWS DS-CNN (25x5x64, 3x3 SAME) that turns the 56 of 125 border
@@ -546,7 +546,7 @@ static void dw_ref_row(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_
 typedef void (*dw_row_fn)(const aot_conv_t *p, const int8_t *inb, int32_t oy, int8_t *out);
 
 /* Every output row of every batch. In place (in == out: the memory planner aliases only multiplier-1,
- * stride-1, same-shape layers, pipeline/aot/plan.py) output row oy is computed into a ring of
+ * stride-1, same-shape layers, pipeline/aot/compile/plan.py) output row oy is computed into a ring of
  * pad_h + 1 rows and written over input row oy - pad_h, the last input row no later output row
  * reads; the ring costs (pad_h + 1) * W * C bytes of stack (640 on the KWS DS-CNN) instead of a
  * second 8,000-byte activation buffer. */

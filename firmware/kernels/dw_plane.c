@@ -1,5 +1,5 @@
 /* DEPTHWISE_CONV_2D 3x3, stride 1, SAME, multiplier 1, on SMLAD cores (the dw_plane layers the
- * compiler picks, pipeline/aot/compiler.py takes_dw_plane): one channel at a time.
+ * compiler picks, pipeline/aot/compile/compiler.py takes_dw_plane): one channel at a time.
  *
  * SMLAD wants two taps of one channel side by side, which NHWC never has. So each channel is first
  * gathered into a column-major int16 plane of x with a border of the input zero point (a padding tap
@@ -24,10 +24,10 @@
 /* Plane column stride, halfwords: a fixed 64 bytes lets the assembly reach the four columns of a
  * block with immediate offsets (H + 3 <= 32, checked by the compiler). */
 enum { DW_COL = 32 };
-/* Stack the planes may take: pipeline/aot/compiler.py DW_PLANE_MAX_BYTES (it checks one plane). */
+/* Stack the planes may take: pipeline/aot/compile/compiler.py DW_PLANE_MAX_BYTES (it checks one plane). */
 enum { DW_PLANE_MAX_BYTES = 2048 };
 
-/* Per-channel record (int32 words), built by pipeline/aot/compiler.py pack_dw_plane: */
+/* Per-channel record (int32 words), built by pipeline/aot/compile/compiler.py pack_dw_plane: */
 enum { R_B2 = 0,      /* 2 * (bias + in_offset * sum(w)), four times (one LDM starts the four
                          * accumulators) */
        R_K = 4,       /* K0 K0' K1 K1' K2 K2', int16 pairs, doubled */

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import PipelineError
-from ..tflite import TFLiteModel
+from ...errors import PipelineError
+from ...tflite import TFLiteModel
 from .lower import Step, dense_strides
 
 ALIGN = 16  # bytes: keeps every buffer word- and SIMD-aligned on Cortex-M

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..tflite import TFLiteModel, read_model
+from ... import atomic
+from ...tflite import TFLiteModel, read_model
 from .codegen import KERNELS, Generated, render
 from .fuse import fuse_residual_blocks
 from .lower import Const, Step, lower

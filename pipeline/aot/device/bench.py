@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PipelineError
-from .compiler import compile_model
-from .reference import random_inputs, tflm_arena_bytes, tflm_run
+from ...errors import PipelineError
+from ..compile.compiler import compile_model
+from ..tflm.reference import random_inputs, tflm_arena_bytes, tflm_run
 from .runner import run_on_device, split_samples
 
 LATENCY_INPUTS = 5  # MLPerf Tiny convention: the median over 5 inputs

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DeviceError, PipelineError
+from ...errors import DeviceError, PipelineError
 
 QEMU_FLAGS = ("-nographic", "-monitor", "none", "-serial", "stdio",
               "-semihosting-config", "enable=on,target=native",
