@@ -24,7 +24,7 @@ BASELINE = REPO / "tests" / "aot" / "perf_baseline.json"
 CORES = ("cortex-m4", "cortex-m7", "cortex-m55")
 # Zoo models, on every core: residual: CONV_2D 3x3 (the GEMM on a gathered patch), ADD, both pools,
 # FULLY_CONNECTED; conv_stack: strided CONV_2D, DEPTHWISE_CONV_2D with a depth multiplier (the
-# reference loop, conv.c dw_ref_row), 1x1 CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX; dw_strided: a
+# reference loop, dwconv.c dw_ref_row), 1x1 CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX; dw_strided: a
 # strided depth multiplier 3. Each costs ~2.5 s per core to build and run.
 ZOO_MODELS = ("residual", "conv_stack", "dw_strided")
 # MLPerf Tiny (benchmarks/mlperf_tiny.py), on the M4 only: the KWS DS-CNN (2.6 M instructions; 5 s
@@ -33,7 +33,7 @@ ZOO_MODELS = ("residual", "conv_stack", "dw_strided")
 MLPERF_MODELS = ("kws", "ad")
 MLPERF_CORES = ("cortex-m4",)
 # A rise above 0.5 % fails (issue #24). Measured when this was written: a NOP in dw_taps' tap loop
-# (conv.c) is +1.9 % on dw_row's dilated layer (+0.8 % of the inference); a NOP in the GEMM
+# (dwconv_dsp.c) is +1.9 % on dw_row's dilated layer (+0.8 % of the inference); a NOP in the GEMM
 # assembly's per-output requantization (gemm_dsp.c RQ_PAIR) +0.5 to +0.7 % on the KWS pointwise
 # layers; the M4 without __ARM_FEATURE_DSP +132 % on residual. The per-operator figures are what
 # catch a small kernel's rise: a whole inference dilutes it.
@@ -42,7 +42,7 @@ SEED = 0  # the input of the measured inference (pipeline/aot/tflm/reference.py 
 
 
 def _dw_row():
-    """DEPTHWISE_CONV_2D, multiplier 1, on the SMLAD row kernel (conv.c dw_dsp_row) on every core:
+    """DEPTHWISE_CONV_2D, multiplier 1, on the SMLAD row kernel (dwconv_dsp.c aot_dw_dsp_row) on every core:
     3x3 stride 2 (dw_3x3_interior), 3x3 dilated 2 (dw_taps: 9 taps x 2 channel groups per pixel,
     most of that operator) and, after a 1x1 CONV_2D to 6 channels, a group of 4 and dw_group for the
     other 2. The zoo models take only the reference loop (multipliers 2 and 3) and the KWS DS-CNN

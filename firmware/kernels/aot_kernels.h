@@ -15,7 +15,7 @@
 #define AOT_PACKED_W 1
 #endif
 
-/* Depthwise weights packed for the SMLAD path (int16, four channels per LDRD, see conv.c) on every
+/* Depthwise weights packed for the SMLAD path (int16, four channels per LDRD, see dwconv_dsp.c) on every
  * core with the DSP extension (M4, M7 and M55); elsewhere the plain int8 filter. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define AOT_DW_PACKED 1

@@ -9,9 +9,9 @@
  * y..y+3 as two words A, B; with Kj = (w0j, w1j) and Kj' = (w1j, w2j) (kernel column j):
  *   out(y)   += SMLAD(A, Kj)  + SMLABT(B, Kj')        out(y+1) += SMLATB(A, Kj) + SMLAD(B, Kj')
  * Two output columns share the middle plane columns, so a 2x2 output block is 4 LDRDs and 24 MAC
- * instructions for 36 MACs (the NHWC kernel in conv.c: 8 instructions per 4 MACs). The weights and
- * bias are stored doubled, so the accumulators are 2x and the requantization (aot_rq2) skips its
- * doubling. The block loop is assembly: GCC 12 spills it to ~130 instructions per block, the
+ * instructions for 36 MACs (the NHWC kernel in dwconv_dsp.c: 8 instructions per 4 MACs). The
+ * weights and bias are stored doubled, so the accumulators are 2x and the requantization (aot_rq2)
+ * skips its doubling. The block loop is assembly: GCC 12 spills it to ~130 instructions per block, the
  * assembly takes 62 (no clamp) to 74 (SIMD clamp of four outputs with SSUB8/SEL).
  * The gather reads channel c before the channel's outputs are written, so in place is safe. */
 #include <string.h>
@@ -290,6 +290,6 @@ void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     }
 }
 #else
-/* The host and cores without SMLAD run conv.c's kernels. */
+/* The host and cores without SMLAD run dwconv.c's kernel. */
 typedef int aot_dw_plane_unused_t;
 #endif
