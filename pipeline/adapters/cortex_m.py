@@ -179,34 +179,19 @@ def _bench_tflm(ctx, inputs):
 
 def tflm_raw_report(run, compiled, samples, data, target, device, project, kernels, version, y=None) -> dict:
     """The AOT bench's raw fields for a TFLM run; memory.arena_bytes is what TFLM used on the device."""
-    import statistics
-
-    from ..aot.device.bench import LATENCY_INPUTS, accuracy, same_bytes
+    from ..aot.device.bench import accuracy, latency_of, ops_of, same_bytes
     from ..aot.tflm.reference import tflm_run
     m = compiled.model
     host = [tflm_run(m, data, xs) for xs in samples]
     same = same_bytes(host, run.outputs)
-    emulated = run.instructions is not None
-    latency = {"inputs": len(run.ticks[:LATENCY_INPUTS])}
-    if emulated:
-        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
-        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
-                       unit="instructions (QEMU -icount; not cycles, not ms)",
-                       mac_per_instruction=compiled.macs / instr if instr else None)
-    else:
-        cycles = statistics.median(run.ticks[:LATENCY_INPUTS])
-        latency.update(cycles_median=cycles, per_input=list(run.ticks[:LATENCY_INPUTS]),
-                       ms_median=cycles / run.identity["clock_hz"] * 1000.0,
-                       mac_per_cycle=compiled.macs / cycles if cycles else None)
+    latency = latency_of(run, compiled.macs)
     used = int(run.memory["arena"])
     report = {
         "target": target.id, "device": device, "engine": "tflm", "kernels": kernels,
         "tflm_version": version, "model_sha256": m.sha256, "board": run.identity["board"],
         "samples": len(samples), "bit_exact_with_tflm": sum(same) / len(same),
         "latency": latency, "macs": compiled.macs,
-        "ops": [{"index": s.index, "op": s.op, "macs": s.macs,
-                 ("instructions" if emulated else "cycles"):
-                     (run.op_instructions or run.op_ticks or {}).get(s.index)} for s in compiled.steps],
+        "ops": ops_of(run, compiled.steps),
         "memory": {"arena_bytes": used, "arena_allocated_bytes": project.arena.total,
                    "arena_basis": project.arena.basis_name, "arena_basis_bytes": project.arena.basis,
                    "tflm_host_min_arena_bytes": project.arena.host_min, "pointer_bytes": 4,
