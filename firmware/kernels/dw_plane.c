@@ -46,13 +46,18 @@ typedef struct {
 /* An output in place from its doubled sum, records m h r in r9 r10 r11, r7 scratch. */
 #define DW_RQ(acc) AOT_ASM_RQ(acc, "r7", acc, "r9", "r10", "r11")
 
+/* Entry of both block kernels: the callee-saved registers, then the job's ten words pushed so that
+ * [sp + 4*i] is field i of the job. */
+#define DW_JOB_ON_STACK          \
+    "   push {r4-r11, lr}\n"      \
+    "   ldmia r0, {r1-r10}\n"     \
+    "   push {r1-r10}\n"
+
 /* Every full 2x2 block (rows 0..2*row_pairs-1, columns 0..2*col_pairs-1) of one channel. */
 __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
     (void)job;
     __asm__ volatile(
-        "   push {r4-r11, lr}\n"
-        "   ldmia r0, {r1-r10}\n"
-        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
+        DW_JOB_ON_STACK
         "   ldr r1, [sp, #4]\n"            /* record */
         "1:\n"                             /* column pair */
         "   ldr r0, [sp, #0]\n"            /* plane column x */
@@ -135,9 +140,7 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
 __attribute__((naked)) static void dw_plane_column(const dw_plane_job_t *job) {
     (void)job;
     __asm__ volatile(
-        "   push {r4-r11, lr}\n"
-        "   ldmia r0, {r1-r10}\n"
-        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
+        DW_JOB_ON_STACK
         "   ldrd r0, r1, [sp, #0]\n"       /* plane column x, record */
         "   ldr r2, [sp, #8]\n"            /* out (0, x) */
         "   ldrd r12, lr, [sp, #16]\n"     /* rs, row pairs */
