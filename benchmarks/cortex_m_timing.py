@@ -30,13 +30,13 @@ ANCHOR = {"source": "MLPerf Tiny v1.3 closed division, STM32 NUCLEO-L4R5ZI (Cort
 
 
 def _time_ours(data: bytes, target, x, work: Path) -> dict:
-    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.compile.compiler import compile_model
     from pipeline.timing.firmware import time_model
     return time_model(compile_model(data), target, work / "ours", x)
 
 
 def _time_bakenn(bk, target, sha256: str, macs: int, x, work: Path) -> dict:
-    from pipeline.aot.firmware import board_for
+    from pipeline.aot.device.firmware import board_for
     from pipeline.timing.firmware import time_firmware
     b = bakenn_peer.build_firmware(bk, target, sha256, macs, work / "bakenn")
     r = time_firmware(b.elf, board_for(target).qemu_machine, target.core, [x.tobytes()], target.timing)

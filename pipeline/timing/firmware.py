@@ -77,7 +77,7 @@ def time_model(compiled, target, work_dir: Path, x, build=None) -> dict:
     input x (a numpy array of the model input's dtype and shape)."""
     import numpy as np
 
-    from ..aot.firmware import board_for, build_firmware
+    from ..aot.device.firmware import board_for, build_firmware
     b = build or build_firmware(compiled, target, Path(work_dir))
     machine = board_for(target).qemu_machine
     res = time_firmware(b.elf, machine, target.core, [np.ascontiguousarray(x).tobytes()], target.timing,

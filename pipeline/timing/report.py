@@ -12,9 +12,9 @@ def modelled_latency(model: Path, target, work_dir: Path, x=None) -> tuple[dict 
     benchmark's latency inputs (seeded random input 0, or the first test vector), so the modelled
     figure describes one of the inferences the measured median is over. Only a plugin that cannot be
     built (no network on first setup) makes it missing; any other failure raises."""
-    from ..aot.compiler import compile_model
-    from ..aot.reference import random_inputs
-    from ..aot.runner import split_samples
+    from ..aot.compile.compiler import compile_model
+    from ..aot.tflm.reference import random_inputs
+    from ..aot.device.runner import split_samples
     from .firmware import time_model
     from .plugin import plugin_path
     try:

@@ -82,8 +82,8 @@ def test_firmware_region_matches_systick_and_splits_per_operator(zoo_models, tar
     """Our firmware on the M4: the plugin's count of `run_once` agrees with the firmware's own SysTick
     count (checked inside time_model), per-operator cycles add up to the total, and ms follow from
     the [timing] clock (120 MHz), not the 25 MHz QEMU board clock."""
-    from pipeline.aot.compiler import compile_model
-    from pipeline.aot.reference import random_inputs
+    from pipeline.aot.compile.compiler import compile_model
+    from pipeline.aot.tflm.reference import random_inputs
     from pipeline.timing.firmware import time_model
     c = compile_model(zoo_models["conv_stack"].read_bytes())
     x = random_inputs(c.model, 0)[0]
