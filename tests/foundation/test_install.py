@@ -71,8 +71,10 @@ def _imported_top_levels(root: Path) -> dict[str, set[str]]:
 
 def test_every_imported_third_party_module_is_declared_in_pyproject():
     declared = {lock.canonical(r.name) for r in _requirements()}
-    # a test helper imported as a sibling module (tests/linux_arm/tiny.py is imported as `linux_arm.tiny`)
-    local = {p.name for p in (REPO / "tests").iterdir() if p.is_dir()} | {"lock", *CODE_DIRS}
+    # a test helper imported as a sibling module (tests/linux_arm/tiny.py is imported as `linux_arm.tiny`,
+    # tests/aot_zoo.py as `aot_zoo`)
+    local = ({p.name for p in (REPO / "tests").iterdir() if p.is_dir()} | {p.stem for p in (REPO / "tests").glob("*.py")}
+             | {"lock", *CODE_DIRS})
     dists = md.packages_distributions()
     undeclared = []
     for d in CODE_DIRS:
