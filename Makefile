@@ -11,9 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^[[:space:]]*\#' deps/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: setup apt lock run test bench perf-baseline clean
+.PHONY: setup apt qemu-plugin lock run test bench perf-baseline clean
 
-setup: apt $(STAMP)
+setup: apt $(STAMP) qemu-plugin
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -26,6 +26,12 @@ $(STAMP): pyproject.toml $(LOCK) deps/lock.py
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(PYTHON) deps/lock.py sync $(VENV)
 	@touch $(STAMP)
+
+# The QEMU TCG plugin behind the modelled Cortex-M cycles (pipeline/timing/): our own
+# tools/qemu_plugin/insn_profile.c, compiled against the plugin API header from Debian's qemu source
+# package (fetched once, cached in ~/.cache/pipeline/qemu-plugin; about 10 ms when nothing changed).
+qemu-plugin: apt
+	@tools/qemu_plugin/setup.sh >/dev/null
 
 # Re-resolve pyproject.toml's ranges in a throwaway venv and pin the result (commit the lock).
 lock:

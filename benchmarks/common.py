@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,16 @@ from pipeline.stages.progress import Progress
 from pipeline.targets import load_all
 
 BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "bench"
+
+
+def zoo_module():
+    """The zoo of small Keras models (tests/aot_zoo.py): test data, which the fuzz seeds and the perf
+    baseline also build, so they import it from the tests folder rather than from the package."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import aot_zoo
+    return aot_zoo
 
 
 def built_artifacts(target: str, dataset: str, until: str, progress: Progress, **sections) -> dict:

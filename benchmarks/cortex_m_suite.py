@@ -139,8 +139,8 @@ def _ratio(a, b):
 
 
 def run(progress) -> dict:
-    from pipeline.aot import firmware as fw
-    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.device import firmware as fw
+    from pipeline.aot.compile.compiler import compile_model
     from pipeline.targets import load_all
     from pipeline.tflite import read_model
 

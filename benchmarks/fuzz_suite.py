@@ -34,7 +34,8 @@ def _alarm(signum, frame):
 
 
 def seeds(out_dir: Path | None = None) -> dict[str, bytes]:
-    from pipeline.aot import zoo
+    from .common import zoo_module
+    zoo = zoo_module()
 
     out_dir = Path(out_dir or Path(tempfile.gettempdir()) / "pipeline-fuzz-zoo")
     return {name: p.read_bytes() for name, p in zoo.build(None, out_dir).items()}
@@ -76,7 +77,7 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
 
 def check(data: bytes) -> str:
     """'ok' | 'error' (clean PipelineError, one line); any other exception propagates."""
-    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.compile.compiler import compile_model
     from pipeline.errors import PipelineError
     from pipeline.tflite import read_model
 

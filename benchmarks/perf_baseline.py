@@ -24,7 +24,7 @@ BASELINE = REPO / "tests" / "aot" / "perf_baseline.json"
 CORES = ("cortex-m4", "cortex-m7", "cortex-m55")
 # Zoo models, on every core: residual: CONV_2D 3x3 (the GEMM on a gathered patch), ADD, both pools,
 # FULLY_CONNECTED; conv_stack: strided CONV_2D, DEPTHWISE_CONV_2D with a depth multiplier (the
-# reference loop, conv.c dw_ref_row), 1x1 CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX; dw_strided: a
+# reference loop, dwconv.c dw_ref_row), 1x1 CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX; dw_strided: a
 # strided depth multiplier 3. Each costs ~2.5 s per core to build and run.
 ZOO_MODELS = ("residual", "conv_stack", "dw_strided")
 # MLPerf Tiny (benchmarks/mlperf_tiny.py), on the M4 only: the KWS DS-CNN (2.6 M instructions; 5 s
@@ -33,21 +33,22 @@ ZOO_MODELS = ("residual", "conv_stack", "dw_strided")
 MLPERF_MODELS = ("kws", "ad")
 MLPERF_CORES = ("cortex-m4",)
 # A rise above 0.5 % fails (issue #24). Measured when this was written: a NOP in dw_taps' tap loop
-# (conv.c) is +1.9 % on dw_row's dilated layer (+0.8 % of the inference); a NOP in the GEMM
+# (dwconv_dsp.c) is +1.9 % on dw_row's dilated layer (+0.8 % of the inference); a NOP in the GEMM
 # assembly's per-output requantization (gemm_dsp.c RQ_PAIR) +0.5 to +0.7 % on the KWS pointwise
 # layers; the M4 without __ARM_FEATURE_DSP +132 % on residual. The per-operator figures are what
 # catch a small kernel's rise: a whole inference dilutes it.
 TOLERANCE = 0.005
-SEED = 0  # the input of the measured inference (pipeline/aot/reference.py random_inputs)
+SEED = 0  # the input of the measured inference (pipeline/aot/tflm/reference.py random_inputs)
 
 
 def _dw_row():
-    """DEPTHWISE_CONV_2D, multiplier 1, on the SMLAD row kernel (conv.c dw_dsp_row) on every core:
+    """DEPTHWISE_CONV_2D, multiplier 1, on the SMLAD row kernel (dwconv_dsp.c aot_dw_dsp_row) on every core:
     3x3 stride 2 (dw_3x3_interior), 3x3 dilated 2 (dw_taps: 9 taps x 2 channel groups per pixel,
     most of that operator) and, after a 1x1 CONV_2D to 6 channels, a group of 4 and dw_group for the
     other 2. The zoo models take only the reference loop (multipliers 2 and 3) and the KWS DS-CNN
     the plane kernel (3x3 stride 1), so an added NOP in dw_taps' tap loop moved no figure."""
-    from pipeline.aot import zoo
+    from .common import zoo_module
+    zoo = zoo_module()
     L = zoo._layers()
     x = inp = L.Input((11, 10, 8), batch_size=1)
     x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu", **zoo._init(1, "depthwise"))(x)
@@ -65,10 +66,10 @@ def measure(path: Path, target, work_dir: Path, extra_cflags: tuple[str, ...] = 
     Returns {"sha256", "tick", "figures"}: `tick` is the instructions one timer tick stands for
     (1e9 / clock: 40 on the 25 MHz M4/M7 boards, 31.25 on the 32 MHz M55), the resolution of every
     instruction figure."""
-    from pipeline.aot.compiler import compile_model
-    from pipeline.aot.firmware import build_firmware
-    from pipeline.aot.reference import random_inputs
-    from pipeline.aot.runner import run_on_device
+    from pipeline.aot.compile.compiler import compile_model
+    from pipeline.aot.device.firmware import build_firmware
+    from pipeline.aot.tflm.reference import random_inputs
+    from pipeline.aot.device.runner import run_on_device
     from pipeline.errors import PipelineError
 
     data = Path(path).read_bytes()
@@ -147,7 +148,8 @@ def models(out_dir: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     keras clear_session: Keras numbers layer names per process and the names are in the .tflite, so
     the bytes (and the sha256 the gate checks) depended on what the process had built before: the AD
     autoencoder converted after the zoo models and on its own differed (10c344dd478a, 2d6c5d8ff533)."""
-    from pipeline.aot import zoo
+    from .common import zoo_module
+    zoo = zoo_module()
 
     from . import mlperf_tiny
 

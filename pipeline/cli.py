@@ -82,7 +82,7 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         read_model(model_path)  # a malformed file fails now, not after the data stage
     export_only = None
     if engine == "tflm" and until is None:
-        from .aot.tflm_export import tflm_src_from
+        from .aot.tflm.export import tflm_src_from
         if tflm_src_from({"tflm_src": tflm_src}) is None:   # the export is all that can be asked
             until, export_only = "package", tflm_dir
     options = {"device": device, "engine": engine, "tflm_dir": str(tflm_dir) if tflm_dir else None,

@@ -76,6 +76,16 @@ class FirmwareSpec(_Strict):
         return self
 
 
+class TimingSpec(_Strict):
+    """The real chip that modelled Cortex-M cycles stand for (pipeline/timing/): `clock_mhz` is the
+    clock modelled milliseconds are quoted at (not the emulator's board clock, the target's own
+    `clock_mhz`), and the flash in front of the core at that clock, a separate term of the model."""
+    part: str                                   # the chip and clock the figures are for, for humans
+    clock_mhz: float = Field(gt=0)
+    flash_wait_states: int = Field(0, ge=0, le=15)
+    flash_cache: bool = False                   # an instruction cache / ST ART accelerator hides them in loops
+
+
 class Target(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: str
@@ -93,6 +103,7 @@ class Target(_Strict):
     emulator: EmulatorSpec | None = None
     board: BoardSpec | None = None
     firmware: FirmwareSpec | None = None  # required for kind "cortex-m"
+    timing: TimingSpec | None = None      # cortex-m: the chip modelled cycles and ms stand for
     source: str = ""  # the file it was loaded from (filled in by the loader)
 
     @field_validator("runtimes")
@@ -108,6 +119,8 @@ class Target(_Strict):
     def _cortex_m_has_firmware(self):
         if self.kind == "cortex-m" and self.firmware is None:
             raise ValueError("a cortex-m target needs a [firmware] table (flash_origin, ram_origin, uart, ...)")
+        if self.timing is not None and self.kind != "cortex-m":
+            raise ValueError("a [timing] table (modelled Cortex-M cycles) is only for kind 'cortex-m'")
         return self
 
     @property

@@ -51,13 +51,13 @@ def targets():
 
 @pytest.fixture(scope="session")
 def zoo_models(tmp_path_factory):
-    """All zoo models (pipeline/aot/zoo.py), converted once per session into one shared folder."""
-    from pipeline.aot import zoo
+    """All zoo models (tests/aot_zoo.py), converted once per session into one shared folder."""
+    import aot_zoo as zoo
     return zoo.build(None, tmp_path_factory.getbasetemp() / "zoo")
 
 
 @pytest.fixture(scope="session")
 def reject_models(tmp_path_factory):
     """Zoo models the AOT compiler must refuse, each with the reason."""
-    from pipeline.aot import zoo
+    import aot_zoo as zoo
     return zoo.build(list(zoo.REJECTS), tmp_path_factory.getbasetemp() / "zoo")

@@ -14,7 +14,7 @@
 - `build_firmware` links bakenn's sources behind a tiny shim that provides our `aot_model.h` API
   (aot_invoke / aot_input / aot_output ...) with OUR board support, startup, linker-script
   template, UART app (`firmware/app/main.c`), compiler and flags (taken from
-  `pipeline.aot.firmware` at run time), so `qemu_uart.measure` times both engines identically.
+  `pipeline.aot.device.firmware` at run time), so `qemu_uart.measure` times both engines identically.
 """
 from __future__ import annotations
 
@@ -228,8 +228,8 @@ def build_firmware(m: BakennModel, target, sha256: str, macs: int, out_dir: Path
     """ELF of bakenn's model + shim + our board support and UART app, linked exactly like ours
     (same flags, linker-script template and budgets). `mcpu` replaces the board's -mcpu (used for
     `cortex-m55+nomve`: bakenn's cortex-m4 plan sized for CMSIS-NN's DSP paths).
-    Returns pipeline.aot.firmware.FirmwareBuild."""
-    from pipeline.aot import firmware as fw
+    Returns pipeline.aot.device.firmware.FirmwareBuild."""
+    from pipeline.aot.device import firmware as fw
     from pipeline.errors import PipelineError
 
     board = fw.board_for(target)

@@ -4,7 +4,7 @@
  *   acc[px][oc] = bias[oc] + in_offset * fsum[oc] + sum_k x[px][k] * w[oc][k]
  * which equals the reference sum_k (x + in_offset) * w exactly (integer arithmetic), padded taps
  * holding the input zero point (-in_offset) so they contribute nothing.
- * Weights are packed at build time (pipeline/aot/compiler.py, pack_gemm_weights, or with the
+ * Weights are packed at build time (pipeline/aot/compile/compiler.py, pack_gemm_weights, or with the
  * one-multiply requantization the stream of pack_gemm_stream) for the SMLAD cores and the host, so
  * the DSP inner loop (gemm_dsp.c) is two LDMs and eight SMLADs for 16 MACs.
  * The pair of patches is prepared once and then reused for every output channel:
@@ -33,7 +33,7 @@ typedef struct {
     const int8_t *w;        /* [out_c][K] (Helium) */
     const int16_t *wp;      /* packed (AOT_PACKED_W): per channel pair, per group of 4 taps k0..k3,
                              * [c0: k0 k2 k1 k3][c1: k0 k2 k1 k3] int16, K padded to 4 with zeros.
-                             * With `stream`, that of pipeline/aot/compiler.py pack_gemm_stream:
+                             * With `stream`, that of pipeline/aot/compile/compiler.py pack_gemm_stream:
                              * per pair AOT_GEMM_HEAD halfwords (four doubled accumulator starts),
                              * the weights doubled, AOT_GEMM_TAIL halfwords (the pair's aot_rq_t) */
     const int32_t *bias, *fsum, *mult, *shift;

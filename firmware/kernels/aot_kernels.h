@@ -15,7 +15,7 @@
 #define AOT_PACKED_W 1
 #endif
 
-/* Depthwise weights packed for the SMLAD path (int16, four channels per LDRD, see conv.c) on every
+/* Depthwise weights packed for the SMLAD path (int16, four channels per LDRD, see dwconv_dsp.c) on every
  * core with the DSP extension (M4, M7 and M55); elsewhere the plain int8 filter. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define AOT_DW_PACKED 1
@@ -23,7 +23,7 @@
 #define AOT_DW_PACKED 0
 #endif
 
-/* One-multiply requantization record per output channel, built by pipeline/aot/quant.py
+/* One-multiply requantization record per output channel, built by pipeline/aot/compile/quant.py
  * (fast_requant): q = ((2x * m + 2^31 + h * 2^32) >> 32) - [x < 0]) >> r, out_offset folded into h.
  * Exact for |x| < 2^30, which the compiler checks per layer. NULL where a channel needs the
  * reference's general path (left shifts, multipliers >= 0.5) or the accumulator could be larger. */
@@ -85,7 +85,7 @@ typedef struct {
     int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_mult;
     int32_t in_offset, out_offset, act_min, act_max;
     int32_t dw_plane;       /* depthwise 3x3 stride 1 on SMLAD cores: wpack holds dw_plane.c's
-                             * per-channel records (pipeline/aot/compiler.py pack_dw_plane) */
+                             * per-channel records (pipeline/aot/compile/compiler.py pack_dw_plane) */
     int32_t wstream;        /* conv: wpack is the GEMM stream with the requantization records
                              * (compiler.py pack_gemm_stream); rq is then NULL where wpack is used */
     const int8_t *filter;   /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */

@@ -1,5 +1,5 @@
 /* DEPTHWISE_CONV_2D 3x3, stride 1, SAME, multiplier 1, on SMLAD cores (the dw_plane layers the
- * compiler picks, pipeline/aot/compiler.py takes_dw_plane): one channel at a time.
+ * compiler picks, pipeline/aot/compile/compiler.py takes_dw_plane): one channel at a time.
  *
  * SMLAD wants two taps of one channel side by side, which NHWC never has. So each channel is first
  * gathered into a column-major int16 plane of x with a border of the input zero point (a padding tap
@@ -9,9 +9,9 @@
  * y..y+3 as two words A, B; with Kj = (w0j, w1j) and Kj' = (w1j, w2j) (kernel column j):
  *   out(y)   += SMLAD(A, Kj)  + SMLABT(B, Kj')        out(y+1) += SMLATB(A, Kj) + SMLAD(B, Kj')
  * Two output columns share the middle plane columns, so a 2x2 output block is 4 LDRDs and 24 MAC
- * instructions for 36 MACs (the NHWC kernel in conv.c: 8 instructions per 4 MACs). The weights and
- * bias are stored doubled, so the accumulators are 2x and the requantization (aot_rq2) skips its
- * doubling. The block loop is assembly: GCC 12 spills it to ~130 instructions per block, the
+ * instructions for 36 MACs (the NHWC kernel in dwconv_dsp.c: 8 instructions per 4 MACs). The
+ * weights and bias are stored doubled, so the accumulators are 2x and the requantization (aot_rq2)
+ * skips its doubling. The block loop is assembly: GCC 12 spills it to ~130 instructions per block, the
  * assembly takes 62 (no clamp) to 74 (SIMD clamp of four outputs with SSUB8/SEL).
  * The gather reads channel c before the channel's outputs are written, so in place is safe. */
 #include <string.h>
@@ -24,10 +24,10 @@
 /* Plane column stride, halfwords: a fixed 64 bytes lets the assembly reach the four columns of a
  * block with immediate offsets (H + 3 <= 32, checked by the compiler). */
 enum { DW_COL = 32 };
-/* Stack the planes may take: pipeline/aot/compiler.py DW_PLANE_MAX_BYTES (it checks one plane). */
+/* Stack the planes may take: pipeline/aot/compile/compiler.py DW_PLANE_MAX_BYTES (it checks one plane). */
 enum { DW_PLANE_MAX_BYTES = 2048 };
 
-/* Per-channel record (int32 words), built by pipeline/aot/compiler.py pack_dw_plane: */
+/* Per-channel record (int32 words), built by pipeline/aot/compile/compiler.py pack_dw_plane: */
 enum { R_B2 = 0,      /* 2 * (bias + in_offset * sum(w)), four times (one LDM starts the four
                          * accumulators) */
        R_K = 4,       /* K0 K0' K1 K1' K2 K2', int16 pairs, doubled */
@@ -46,13 +46,18 @@ typedef struct {
 /* An output in place from its doubled sum, records m h r in r9 r10 r11, r7 scratch. */
 #define DW_RQ(acc) AOT_ASM_RQ(acc, "r7", acc, "r9", "r10", "r11")
 
+/* Entry of both block kernels: the callee-saved registers, then the job's ten words pushed so that
+ * [sp + 4*i] is field i of the job. */
+#define DW_JOB_ON_STACK          \
+    "   push {r4-r11, lr}\n"      \
+    "   ldmia r0, {r1-r10}\n"     \
+    "   push {r1-r10}\n"
+
 /* Every full 2x2 block (rows 0..2*row_pairs-1, columns 0..2*col_pairs-1) of one channel. */
 __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
     (void)job;
     __asm__ volatile(
-        "   push {r4-r11, lr}\n"
-        "   ldmia r0, {r1-r10}\n"
-        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
+        DW_JOB_ON_STACK
         "   ldr r1, [sp, #4]\n"            /* record */
         "1:\n"                             /* column pair */
         "   ldr r0, [sp, #0]\n"            /* plane column x */
@@ -135,9 +140,7 @@ __attribute__((naked)) static void dw_plane_blocks(const dw_plane_job_t *job) {
 __attribute__((naked)) static void dw_plane_column(const dw_plane_job_t *job) {
     (void)job;
     __asm__ volatile(
-        "   push {r4-r11, lr}\n"
-        "   ldmia r0, {r1-r10}\n"
-        "   push {r1-r10}\n"               /* [sp + 4*i]: field i of the job */
+        DW_JOB_ON_STACK
         "   ldrd r0, r1, [sp, #0]\n"       /* plane column x, record */
         "   ldr r2, [sp, #8]\n"            /* out (0, x) */
         "   ldrd r12, lr, [sp, #16]\n"     /* rs, row pairs */
@@ -290,6 +293,6 @@ void aot_dw_plane_s8(const aot_conv_t *p, const int8_t *in, int8_t *out) {
     }
 }
 #else
-/* The host and cores without SMLAD run conv.c's kernels. */
+/* The host and cores without SMLAD run dwconv.c's kernel. */
 typedef int aot_dw_plane_unused_t;
 #endif

@@ -31,7 +31,7 @@ static void binary(const aot_binary_t *p, const int8_t *a, const int8_t *b, int8
 }
 
 /* ADD without broadcast: each input's shifted and rescaled value is a build-time table over its 256
- * codes (pipeline/aot/lower.py), so an element is two byte loads, two table loads, an add and the
+ * codes (pipeline/aot/compile/lower.py), so an element is two byte loads, two table loads, an add and the
  * one-multiply output requantization: ~15 instructions instead of three general requantizations. */
 static void add_tables(const aot_binary_t *p, const int8_t *a, const int8_t *b, int8_t *out) {
     const int32_t n = p->shape[0] * p->shape[1] * p->shape[2] * p->shape[3];

@@ -63,6 +63,11 @@ static void widen1(const int8_t *xa, int32_t K, uint32_t *d) {
     }
 }
 
+/* Four taps of one channel and one pixel, widened to [02 13] halfword pairs: two SMLADs. */
+static inline int32_t smlad4(uint32_t w02, uint32_t w13, uint32_t x02, uint32_t x13, int32_t s) {
+    return __smlad(w13, x13, __smlad(w02, x02, s));
+}
+
 /* One pixel against the channel pair wq: s[0] += (oc, a), s[2] += (oc + 1, a). */
 static inline void dot1x2(const uint32_t *col, const int16_t *wq, int32_t K, int32_t *s) {
     int32_t s0 = s[0], s1 = s[2];
@@ -72,10 +77,8 @@ static inline void dot1x2(const uint32_t *col, const int16_t *wq, int32_t K, int
         ldrd_inc(&col, &a02, &a13);
         ldrd_inc(&w, &u02, &u13);
         ldrd_inc(&w, &v02, &v13);
-        s0 = __smlad(u02, a02, s0);
-        s1 = __smlad(v02, a02, s1);
-        s0 = __smlad(u13, a13, s0);
-        s1 = __smlad(v13, a13, s1);
+        s0 = smlad4(u02, u13, a02, a13, s0);
+        s1 = smlad4(v02, v13, a02, a13, s1);
     }
     s[0] = s0;
     s[2] = s1;
@@ -95,15 +98,11 @@ static inline void dot2x2(const int8_t *a, const int8_t *b, const uint32_t *col,
         ldrd_inc(&col, &a02, &a13);
         ldrd_inc(&col, &b02, &b13);
         ldrd_inc(&w, &u02, &u13);
-        s00 = __smlad(u02, a02, s00);
-        s01 = __smlad(u02, b02, s01);
-        s00 = __smlad(u13, a13, s00);
-        s01 = __smlad(u13, b13, s01);
+        s00 = smlad4(u02, u13, a02, a13, s00);
+        s01 = smlad4(u02, u13, b02, b13, s01);
         ldrd_inc(&w, &v02, &v13);
-        s10 = __smlad(v02, a02, s10);
-        s11 = __smlad(v02, b02, s11);
-        s10 = __smlad(v13, a13, s10);
-        s11 = __smlad(v13, b13, s11);
+        s10 = smlad4(v02, v13, a02, a13, s10);
+        s11 = smlad4(v02, v13, b02, b13, s11);
     }
 #elif defined(AOT_GEMM_MVE)
     (void)col; (void)wq;

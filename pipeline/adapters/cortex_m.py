@@ -35,7 +35,7 @@ def _engine(options: dict) -> str:
 def _aot_only(options: dict, what: str) -> None:
     """bench / run / flash execute firmware: the TFLM engine's only with a tflite-micro checkout."""
     if _engine(options) == "tflm":
-        from ..aot.tflm_export import tflm_src_from
+        from ..aot.tflm.export import tflm_src_from
         if tflm_src_from(options) is None:
             raise NotImplementedYet(_TFLM_NOT_HERE.format(what=what))
 
@@ -60,9 +60,9 @@ def package(ctx, inputs):
     data = Path(model).read_bytes()
     if engine == "tflm":
         return _package_tflm(ctx, data)
-    from ..aot.compiler import compile_model
-    from ..aot.firmware import build_firmware
-    from ..aot.host import prove_host_equality
+    from ..aot.compile.compiler import compile_model
+    from ..aot.device.firmware import build_firmware
+    from ..aot.compile.host import prove_host_equality
     compiled = compile_model(data)
     # Proof of equality on every build: generated C on the host == tflite_micro, op by op.
     proof = prove_host_equality(compiled, data, ctx.out_dir / "host-proof")
@@ -72,7 +72,7 @@ def package(ctx, inputs):
 
 
 def _package_tflm(ctx, data: bytes):
-    from ..aot.tflm_export import export
+    from ..aot.tflm.export import export
     project = export(data, ctx.target, ctx.out_dir / "tflm")
     meta = {**project.summary(), "project": "tflm"}
     dest = (ctx.options or {}).get("tflm_dir")
@@ -106,7 +106,7 @@ def _find_test_set(inputs, options) -> tuple[np.ndarray | None, np.ndarray | Non
 def bench(ctx, inputs):
     """bench.json: on-device accuracy (when a test set is available), agreement with TFLM,
     latency (median of 5), memory and flash by section. Any failure raises: no partial report."""
-    from ..aot.bench import benchmark
+    from ..aot.device.bench import benchmark
     _aot_only(ctx.options, "benchmarked on a device")
     if _engine(ctx.options) == "tflm":
         return _bench_tflm(ctx, inputs)
@@ -120,15 +120,31 @@ def bench(ctx, inputs):
     device = ctx.options.get("device") or ctx.target.default_device
     with ctx.progress.status(f"benchmarking on {ctx.target.id} ({device}), {0 if x is None else len(x)} test vectors"):
         raw = benchmark(Path(model), ctx.target, ctx.out_dir / "work", x=x, y=y, device=device)
+    if device in ("qemu", "emulator") and ctx.target.timing is not None:
+        _add_modelled(raw, Path(model), ctx, x)
     atomic.write_json(ctx.out_dir / "aot-bench.json", raw)
     report = standard_report(raw, ctx.target, Path(model))
     atomic.write_json(ctx.out_dir / "bench.json", report)
     return ctx.artifact(report)
 
 
+def _add_modelled(raw: dict, model: Path, ctx, x) -> None:
+    """Modelled cycles and ms at the target's [timing] clock (pipeline/timing/) beside the measured
+    instructions, and per operator in the op table."""
+    from ..timing.report import modelled_latency
+    with ctx.progress.status(f"modelling {ctx.target.core} cycles from the executed instructions"):
+        block, op_cycles, missing = modelled_latency(model, ctx.target, ctx.out_dir / "work" / "timing", x)
+    if block is None:
+        raw["latency"]["modelled_missing"] = missing
+        return
+    raw["latency"]["modelled"] = block
+    for op in raw["ops"]:
+        op["cycles_modelled"] = op_cycles.get(op["index"])
+
+
 def _tflm_firmware(data: bytes, target, work: Path, options: dict):
     """Export the TFLM project into work/ and build it against the user's checkout."""
-    from ..aot.tflm_export import build_project, export, tflm_src_from
+    from ..aot.tflm.export import build_project, export, tflm_src_from
     src = tflm_src_from(options)
     project = export(data, target, Path(work) / "tflm")
     kernels = options.get("tflm_kernels") or "cmsis_nn"
@@ -148,10 +164,10 @@ def _git_commit(src: Path) -> str:
 
 def _bench_tflm(ctx, inputs):
     """The same measurements as the AOT bench, on the TFLM firmware built from --tflm-src."""
-    from ..aot.bench import LATENCY_INPUTS
-    from ..aot.compiler import compile_model
-    from ..aot.reference import random_inputs
-    from ..aot.runner import run_on_device, split_samples
+    from ..aot.device.bench import LATENCY_INPUTS
+    from ..aot.compile.compiler import compile_model
+    from ..aot.tflm.reference import random_inputs
+    from ..aot.device.runner import run_on_device, split_samples
     model = _find_model(inputs)
     data = Path(model).read_bytes()
     x, y = _find_test_set(inputs, ctx.options)
@@ -179,34 +195,19 @@ def _bench_tflm(ctx, inputs):
 
 def tflm_raw_report(run, compiled, samples, data, target, device, project, kernels, version, y=None) -> dict:
     """The AOT bench's raw fields for a TFLM run; memory.arena_bytes is what TFLM used on the device."""
-    import statistics
-
-    from ..aot.bench import LATENCY_INPUTS, accuracy, same_bytes
-    from ..aot.reference import tflm_run
+    from ..aot.device.bench import accuracy, latency_of, ops_of, same_bytes
+    from ..aot.tflm.reference import tflm_run
     m = compiled.model
     host = [tflm_run(m, data, xs) for xs in samples]
     same = same_bytes(host, run.outputs)
-    emulated = run.instructions is not None
-    latency = {"inputs": len(run.ticks[:LATENCY_INPUTS])}
-    if emulated:
-        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
-        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
-                       unit="instructions (QEMU -icount; not cycles, not ms)",
-                       mac_per_instruction=compiled.macs / instr if instr else None)
-    else:
-        cycles = statistics.median(run.ticks[:LATENCY_INPUTS])
-        latency.update(cycles_median=cycles, per_input=list(run.ticks[:LATENCY_INPUTS]),
-                       ms_median=cycles / run.identity["clock_hz"] * 1000.0,
-                       mac_per_cycle=compiled.macs / cycles if cycles else None)
+    latency = latency_of(run, compiled.macs)
     used = int(run.memory["arena"])
     report = {
         "target": target.id, "device": device, "engine": "tflm", "kernels": kernels,
         "tflm_version": version, "model_sha256": m.sha256, "board": run.identity["board"],
         "samples": len(samples), "bit_exact_with_tflm": sum(same) / len(same),
         "latency": latency, "macs": compiled.macs,
-        "ops": [{"index": s.index, "op": s.op, "macs": s.macs,
-                 ("instructions" if emulated else "cycles"):
-                     (run.op_instructions or run.op_ticks or {}).get(s.index)} for s in compiled.steps],
+        "ops": ops_of(run, compiled.steps),
         "memory": {"arena_bytes": used, "arena_allocated_bytes": project.arena.total,
                    "arena_basis": project.arena.basis_name, "arena_basis_bytes": project.arena.basis,
                    "tflm_host_min_arena_bytes": project.arena.host_min, "pointer_bytes": 4,
@@ -240,6 +241,8 @@ def standard_report(raw: dict, target, model: Path) -> dict:
         "note": ("instructions per inference under QEMU -icount (not cycles, not ms); deterministic"
                  if emulated else _cycles_note(lat, target)),
     }
+    if "modelled" in lat:
+        latency["modelled"] = lat["modelled"]
     mem = raw["memory"]
     report = {
         "device": {"kind": "emulated" if emulated else "physical",
@@ -307,12 +310,12 @@ def run_model(target, model, inputs, outputs, device, options):
     is quantized with the input's scale/zero point). Outputs: the model's raw outputs (int8),
     batched along axis 0 when the inputs were; .npz when the model has several outputs.
     """
-    from ..aot.compiler import compile_model
-    from ..aot.runner import run_on_device, split_samples
+    from ..aot.compile.compiler import compile_model
+    from ..aot.device.runner import run_on_device, split_samples
     options = options or {}
     _aot_only(options, "run on a device")
     device = device or target.default_device
-    from ..aot.pyocd_flash import is_pyocd, parse_device
+    from ..aot.device.pyocd_flash import is_pyocd, parse_device
     if is_pyocd(device):
         parse_device(device)
         if target.board is None:
@@ -340,7 +343,7 @@ def run_model(target, model, inputs, outputs, device, options):
             "arena_bytes": compiled.arena_bytes,
             "peak_ram_bytes": compiled.arena_bytes + run.memory.get("stack_used", 0)}
     if options.get("tflm_arena", True):
-        from ..aot.reference import tflm_arena_bytes
+        from ..aot.tflm.reference import tflm_arena_bytes
         info["tflm_arena_bytes"] = tflm_arena_bytes(Path(model).read_bytes())
     return info
 
@@ -348,9 +351,9 @@ def run_model(target, model, inputs, outputs, device, options):
 def flash(target, firmware, device, options):
     """QEMU: boot the ELF and check it answers `id`. pyOCD[://UID]: `pyocd flash --target
     <board.pyocd_target> [--uid UID] ELF`, then open the board's serial port and ask `id`."""
-    from ..aot.device import Device, QemuLink, SerialLink
-    from ..aot.firmware import board_for
-    from ..aot import pyocd_flash
+    from ..aot.device.protocol import Device, QemuLink, SerialLink
+    from ..aot.device.firmware import board_for
+    from ..aot.device import pyocd_flash
     options = options or {}
     _aot_only(options, "flashed")
     device = device or target.default_device

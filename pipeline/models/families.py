@@ -64,7 +64,15 @@ class _Classifier(nn.Module):
         return self.forward_features(x)[0]
 
 
-class DSCNN(_Classifier):
+class _StemBlocksHead(_Classifier):
+    """stem -> blocks -> global average pool -> linear head (DS-CNN, ResNet)."""
+
+    def forward_features(self, x):
+        f = self.blocks(self.stem(x))
+        return self.head(_gap(f)), f
+
+
+class DSCNN(_StemBlocksHead):
     """Stem conv + depthwise-separable blocks + global average pool + Linear."""
 
     def __init__(self, spec: dict):
@@ -80,10 +88,6 @@ class DSCNN(_Classifier):
             c = b["channels"]
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(c, spec["num_classes"])
-
-    def forward_features(self, x):
-        f = self.blocks(self.stem(x))
-        return self.head(_gap(f)), f
 
 
 class CNN1d(_Classifier):
@@ -139,7 +143,7 @@ class BasicBlock(nn.Module):
         return self.act(self.b(self.a(x)) + self.short(x))
 
 
-class ResNet(_Classifier):
+class ResNet(_StemBlocksHead):
     """ResNet-style teacher for images (`dims` 2) or signals (`dims` 1)."""
 
     def __init__(self, spec: dict, dims: int):
@@ -156,10 +160,6 @@ class ResNet(_Classifier):
                 c = stage["channels"]
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(c, spec["num_classes"])
-
-    def forward_features(self, x):
-        f = self.blocks(self.stem(x))
-        return self.head(_gap(f)), f
 
 
 def build(spec: dict) -> nn.Module:

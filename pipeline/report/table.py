@@ -85,6 +85,10 @@ def build_table(reports: list[dict[str, Any]], names: list[str], files: list[str
         row("latency p90", cell)
         row("MAC / unit", cell)
         notes.append(f"latency: not comparable: {comp.reason}")
+    if any("modelled" in r.get("latency", {}) for r in reports):
+        row("latency modelled", _modelled)
+        notes.append("latency modelled: the executed instructions under QEMU priced with the core's cycle table "
+                     "(pipeline/timing/), a model at the chip clock shown, not a measurement")
     row("timing runs", _runs)
     row("RAM", _ram)
     row("arena", lambda r: _arena(r))
@@ -156,6 +160,13 @@ def _mpu(r: dict, unit: str | None) -> str:
 
 
 _SINGULAR = {"instructions": "instruction", "cycles": "cycle"}
+
+
+def _modelled(r: dict) -> str:
+    m = r.get("latency", {}).get("modelled")
+    if not m:
+        return DASH
+    return f"{number(m['cycles'])} cycles = {m['ms']:.2f} ms @ {m['clock_mhz']:g} MHz (modelled)"
 
 
 def _runs(r: dict) -> str:

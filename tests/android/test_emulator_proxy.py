@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -13,15 +11,8 @@ from pipeline import linux_litert
 from pipeline.android.spec import prepare
 from pipeline.report.io import validate
 from pipeline.stages.report import make_report
+from shared_helpers import why_no_arm64_chroot
 
-
-def _why_no_emulator() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (debootstrap/chroot)"
-    for tool in ("qemu-aarch64-static", "debootstrap", "chroot"):
-        if not shutil.which(tool):
-            return f"{tool} not installed"
-    return None
 
 
 def test_proxy_marks_latency_not_comparable(monkeypatch, tiny, packaged, make_ctx):
@@ -51,7 +42,7 @@ def test_proxy_marks_latency_not_comparable(monkeypatch, tiny, packaged, make_ct
 
 @pytest.mark.slow
 @pytest.mark.emulator
-@pytest.mark.skipif(_why_no_emulator() is not None, reason=str(_why_no_emulator()))
+@pytest.mark.skipif(why_no_arm64_chroot() is not None, reason=str(why_no_arm64_chroot()))
 def test_emulated_proxy_accuracy_equals_host_litert(tiny, packaged, make_ctx):
     ctx = make_ctx("bench", device="emulator")
     bench = adapter.bench(ctx, {**tiny["inputs"], "package": packaged}).meta
@@ -62,7 +53,7 @@ def test_emulated_proxy_accuracy_equals_host_litert(tiny, packaged, make_ctx):
 
 @pytest.mark.slow
 @pytest.mark.emulator
-@pytest.mark.skipif(_why_no_emulator() is not None, reason=str(_why_no_emulator()))
+@pytest.mark.skipif(why_no_arm64_chroot() is not None, reason=str(why_no_arm64_chroot()))
 def test_emulated_run_model_matches_host(tiny, packaged, android_target, tmp_path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

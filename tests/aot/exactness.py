@@ -6,10 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline.aot.codegen import render
-from pipeline.aot.compiler import Compiled, _pack
-from pipeline.aot.host import HostModel, build_host_lib
-from pipeline.aot.reference import random_inputs, tflm_run
+from pipeline.aot.compile.codegen import render
+from pipeline.aot.compile.compiler import Compiled, _pack
+from pipeline.aot.compile.host import HostModel, build_host_lib
+from pipeline.aot.tflm.reference import random_inputs, tflm_run
 
 needs_qemu = pytest.mark.skipif(any(shutil.which(t) is None for t in ("arm-none-eabi-gcc", "qemu-system-arm")),
                                 reason="needs arm-none-eabi-gcc and qemu-system-arm")
@@ -36,7 +36,7 @@ def host_mismatch(c: Compiled, data: bytes, build_dir, seeds=range(4)):
 def device_mismatch(c: Compiled, data: bytes, target: str, work_dir, seeds=range(3)):
     """The first (seed, output index) where the firmware on the QEMU board of `target` differs from
     tflite_micro, or None."""
-    from pipeline.aot.runner import run_on_device
+    from pipeline.aot.device.runner import run_on_device
     from pipeline.targets import load_all
     samples = [random_inputs(c.model, s) for s in seeds]
     run = run_on_device(c, load_all().get(target), samples, work_dir)

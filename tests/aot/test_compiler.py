@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from pipeline.aot.compiler import compile_model, write_sources
-from pipeline.aot.plan import ALIGN
+from pipeline.aot.compile.compiler import compile_model, write_sources
+from pipeline.aot.compile.plan import ALIGN
 from pipeline.errors import PipelineError
 
 
@@ -90,7 +90,7 @@ def test_fuzzed_models_compile_or_fail_cleanly(zoo_models):
 def test_tflm_arena_is_the_exact_minimum(zoo_models):
     from tflite_micro.python.tflite_micro import runtime
 
-    from pipeline.aot.reference import _quiet_stderr, tflm_arena_bytes
+    from pipeline.aot.tflm.reference import _quiet_stderr, tflm_arena_bytes
     data = zoo_models["residual"].read_bytes()
     n = tflm_arena_bytes(data)
     runtime.Interpreter.from_bytes(data, arena_size=n)
@@ -104,8 +104,8 @@ def test_one_multiply_requantization_needs_a_bounded_accumulator():
     keeps the reference's general path: the bound is |bias| + 255 * sum|w| per output."""
     import numpy as np
 
-    from pipeline.aot.lower import acc_bound, rq_consts
-    from pipeline.aot.quant import FAST_RQ_MAX_ACC
+    from pipeline.aot.compile.lower import acc_bound, rq_consts
+    from pipeline.aot.compile.quant import FAST_RQ_MAX_ACC
     w = np.array([[127, -128, 3], [1, 2, 3]], np.int8)
     assert acc_bound(w, None) == 255 * 258
     assert acc_bound(w, np.array([-10, 5])) == 255 * 258 + 10
@@ -117,6 +117,6 @@ def test_one_multiply_requantization_needs_a_bounded_accumulator():
 
 
 def test_gemm_accumulator_starts_are_laid_out_for_one_ldm():
-    from pipeline.aot.compiler import gemm_acc0_layout
+    from pipeline.aot.compile.compiler import gemm_acc0_layout
     assert gemm_acc0_layout([10, 11, 20, 21]).tolist() == [11, 10, 10, 11, 21, 20, 20, 21]
     assert gemm_acc0_layout([10, 11, 5]).tolist() == [11, 10, 10, 11, 5, 5, 5, 5]

@@ -6,8 +6,8 @@ depth multipliers, batched FULLY_CONNECTED rows, and patches too large for the G
 import numpy as np
 import pytest
 
-from pipeline.aot import zoo
-from pipeline.aot.compiler import GEMM_MAX_K, compile_model, pack_gemm_weights
+import aot_zoo as zoo
+from pipeline.aot.compile.compiler import GEMM_MAX_K, compile_model, pack_gemm_weights
 
 from .exactness import device_mismatch, general_requantization, host_mismatch, needs_qemu
 
@@ -156,7 +156,7 @@ def test_packed_layout_pairs_channels_and_sxtb16_order():
 
 
 def test_gemm_stream_holds_each_channel_pairs_records_around_its_doubled_weights():
-    from pipeline.aot.compiler import GEMM_STREAM_HEAD, GEMM_STREAM_TAIL, gemm_acc0_layout, pack_gemm_stream
+    from pipeline.aot.compile.compiler import GEMM_STREAM_HEAD, GEMM_STREAM_TAIL, gemm_acc0_layout, pack_gemm_stream
     rng = np.random.default_rng(1)
     for oc, k, per_channel in [(4, 8, True), (3, 5, True), (5, 13, False)]:
         w = rng.integers(-128, 128, (oc, k)).astype(np.int8)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from pipeline.aot import zoo
-from pipeline.aot.compiler import compile_model
-from pipeline.aot.host import HostModel, build_host_lib
-from pipeline.aot.reference import random_inputs, tflm_run
+import aot_zoo as zoo
+from pipeline.aot.compile.compiler import compile_model
+from pipeline.aot.compile.host import HostModel, build_host_lib
+from pipeline.aot.tflm.reference import random_inputs, tflm_run
 
 SEEDS = range(8)
 
@@ -42,7 +42,7 @@ def test_host_bit_exact(name, zoo_models, host_build_dir):
 
 
 def test_zoo_covers_every_supported_op(zoo_models):
-    from pipeline.aot.lower import SUPPORTED_OPS
+    from pipeline.aot.compile.lower import SUPPORTED_OPS
     seen = set()
     for path in zoo_models.values():
         seen |= {s.op for s in compile_model(path).steps}
@@ -61,10 +61,10 @@ def test_a_wrong_parameter_is_caught(zoo_models, host_build_dir):
         words[:, 2] += 1
         rq.values = words.reshape(-1)
     # packed again, so the GEMM stream (which carries its own copy of the records) has the bad shift
-    from pipeline.aot.compiler import _pack
+    from pipeline.aot.compile.compiler import _pack
     step.consts = [c for c in step.consts if not c.name.endswith("_wp")]
     _pack([step])
-    from pipeline.aot.codegen import render
+    from pipeline.aot.compile.codegen import render
     from dataclasses import replace
     bad = replace(compiled, sources=render(compiled.model, compiled.steps, compiled.memory))
     host = HostModel(bad, build_host_lib(bad, host_build_dir / "bad"))
@@ -78,8 +78,8 @@ def test_a_wrong_parameter_is_caught(zoo_models, host_build_dir):
 def test_per_build_proof_names_the_first_bad_operator(zoo_models, host_build_dir):
     from dataclasses import replace
 
-    from pipeline.aot.codegen import render
-    from pipeline.aot.host import prove_host_equality
+    from pipeline.aot.compile.codegen import render
+    from pipeline.aot.compile.host import prove_host_equality
     from pipeline.errors import PipelineError
     data = zoo_models["residual"].read_bytes()
     compiled = compile_model(data)

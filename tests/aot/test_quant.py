@@ -2,7 +2,7 @@ import math
 
 from hypothesis import given, strategies as st
 
-from pipeline.aot import quant as Q
+from pipeline.aot.compile import quant as Q
 
 
 def test_tf_round_is_half_away_from_zero():

@@ -1,4 +1,4 @@
-"""Residual blocks fused into one row-by-row step (pipeline/aot/fuse.py, firmware/kernels/residual.c):
+"""Residual blocks fused into one row-by-row step (pipeline/aot/compile/fuse.py, firmware/kernels/residual.c):
 bit-exact with tflite_micro on the host and on QEMU M4/M7/M55, actually selected, smaller in the
 arena, written over the block input only where the schedule allows it, and left alone where the
 pattern does not hold."""
@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.aot import zoo
-from pipeline.aot.codegen import render
-from pipeline.aot.compiler import _pack, compile_model
-from pipeline.aot.lower import lower
-from pipeline.aot.plan import plan
+import aot_zoo as zoo
+from pipeline.aot.compile.codegen import render
+from pipeline.aot.compile.compiler import _pack, compile_model
+from pipeline.aot.compile.lower import lower
+from pipeline.aot.compile.plan import plan
 
 from .exactness import device_mismatch, general_requantization, host_mismatch, needs_qemu
 
@@ -144,7 +144,7 @@ def test_blocks_apart_fuse_only_where_the_pattern_holds(rb_models):
 
 
 def test_wide_blocks_take_the_reference_loop_and_a_dilated_one_is_not_in_place(rb_models):
-    from pipeline.aot.compiler import GEMM_MAX_K
+    from pipeline.aot.compile.compiler import GEMM_MAX_K
     c = compile_model(rb_models["rb_wide"].read_bytes())
     blocks = _blocks_of(c)
     assert len(blocks) == 2

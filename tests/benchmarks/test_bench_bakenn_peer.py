@@ -63,8 +63,8 @@ def test_bakenn_ad_on_m4_is_measured_exact_and_deterministic(ad_case):
 
 def test_ours_and_bakenn_measured_the_same_way_on_m4(ad_case, tmp_path):
     """Our engine's firmware for the same model, same board, same UART app and counter."""
-    from pipeline.aot import firmware as fw
-    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.device import firmware as fw
+    from pipeline.aot.compile.compiler import compile_model
 
     ours = compile_model(ad_case["data"])
     o_fw = fw.build_firmware(ours, ad_case["target"], tmp_path / "ours")

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from shared_helpers import TanhNet
+
 from pipeline.errors import PipelineError
 from pipeline.op_check import check_ops, supported_ops, unsupported
 from pipeline.opsets import CORTEX_M_OPS, LITERT_OPS
@@ -34,15 +36,6 @@ def test_check_ops_message():
     assert "average pooling" in msg
 
 
-class _TanhNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, 3, padding=1)
-        self.fc = nn.Linear(8, 10)
-
-    def forward(self, x):
-        return self.fc(torch.tanh(self.conv(x)).mean(dim=(2, 3)))
-
 
 class _FlattenNet(nn.Module):
     """Flatten of an NCHW feature map before Linear: onnx2tf inserts a TRANSPOSE."""
@@ -59,7 +52,7 @@ class _FlattenNet(nn.Module):
 @pytest.mark.slow
 def test_tanh_fails_for_cortex_m_not_for_host(digits, convert, tmp_path):
     torch.manual_seed(0)
-    model = _TanhNet().eval()
+    model = TanhNet().eval()
     with pytest.raises(PipelineError) as e:
         convert(model, digits, tmp_path / "m", kind="cortex-m")
     msg = str(e.value)

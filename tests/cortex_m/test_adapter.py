@@ -54,7 +54,7 @@ def test_bad_inputs_are_one_line_errors(zoo_models, targets, tmp_path):
 
 
 def test_float_inputs_are_quantized_like_tflite(zoo_models, targets, tmp_path):
-    from pipeline.aot.reference import tflm_run
+    from pipeline.aot.tflm.reference import tflm_run
     from pipeline.tflite import read_model
     path = zoo_models["dense"]
     m = read_model(path)
@@ -71,7 +71,7 @@ def test_float_inputs_are_quantized_like_tflite(zoo_models, targets, tmp_path):
 def test_bench_writes_the_standard_report(zoo_models, targets, tmp_path):
     import json
 
-    from pipeline.aot.reference import tflm_run
+    from pipeline.aot.tflm.reference import tflm_run
     from pipeline.tflite import read_model
     path = zoo_models["dense"]
     m = read_model(path)

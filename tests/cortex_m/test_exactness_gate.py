@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from pipeline.aot import bench, quant
-from pipeline.aot.compiler import compile_model
+from pipeline.aot.device import bench
+from pipeline.aot.compile import quant
+from pipeline.aot.compile.compiler import compile_model
 from pipeline.errors import PipelineError
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
@@ -47,10 +48,10 @@ def test_the_trace_checksums_every_operator_and_matches_the_host_interpreter(zoo
 
     import numpy as np
 
-    from pipeline.aot.divergence import first_differing_operator
-    from pipeline.aot.reference import random_inputs, tflm_run
-    from pipeline.aot.runner import open_device
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.device.divergence import first_differing_operator
+    from pipeline.aot.tflm.reference import random_inputs, tflm_run
+    from pipeline.aot.device.runner import open_device
+    from pipeline.aot.device.firmware import build_firmware
     data = zoo_models["residual"].read_bytes()
     compiled = compile_model(data)
     target = targets.get("cortex-m4")

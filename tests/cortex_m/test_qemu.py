@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from pipeline.aot import zoo
-from pipeline.aot.compiler import compile_model
-from pipeline.aot.reference import random_inputs, tflm_run
-from pipeline.aot.runner import run_on_device
+import aot_zoo as zoo
+from pipeline.aot.compile.compiler import compile_model
+from pipeline.aot.tflm.reference import random_inputs, tflm_run
+from pipeline.aot.device.runner import run_on_device
 from pipeline.errors import DeviceError, PipelineError
 
 pytestmark = pytest.mark.emulator
@@ -89,8 +89,8 @@ def test_tiny_stack_is_a_one_line_fault(zoo_models, targets, tmp_path):
 
 
 def test_hung_emulator_times_out_and_is_killed(zoo_models, targets, tmp_path):
-    from pipeline.aot.device import Device, QemuLink
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.device.protocol import Device, QemuLink
+    from pipeline.aot.device.firmware import build_firmware
     c = compile_model(zoo_models["conv_stack"])
     build = build_firmware(c, targets.get("cortex-m4"), tmp_path)
     link = QemuLink(build.elf, "mps2-an386")
@@ -102,8 +102,8 @@ def test_hung_emulator_times_out_and_is_killed(zoo_models, targets, tmp_path):
 
 
 def test_crc_protects_inputs(zoo_models, targets, tmp_path):
-    from pipeline.aot.device import Device, QemuLink
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.device.protocol import Device, QemuLink
+    from pipeline.aot.device.firmware import build_firmware
     c = compile_model(zoo_models["dense"])
     build = build_firmware(c, targets.get("cortex-m4"), tmp_path)
     dev = Device(QemuLink(build.elf, "mps2-an386"), timeout=10)
@@ -135,8 +135,8 @@ def test_serial_port_path_is_the_same_protocol(zoo_models, targets, tmp_path):
     import subprocess
     import time
 
-    from pipeline.aot.device import QEMU_FLAGS, Device, SerialLink
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.device.protocol import QEMU_FLAGS, Device, SerialLink
+    from pipeline.aot.device.firmware import build_firmware
     path = zoo_models["dense"]
     c = compile_model(path)
     build = build_firmware(c, targets.get("cortex-m4"), tmp_path)
@@ -166,8 +166,8 @@ def test_serial_port_path_is_the_same_protocol(zoo_models, targets, tmp_path):
 def test_repeated_inference_and_profile(zoo_models, targets, tmp_path):
     """`infer N W` reruns the same input (inputs are never overwritten by the plan); the
     per-operator profile covers every operator and adds up to about one inference."""
-    from pipeline.aot.device import Device, QemuLink
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.device.protocol import Device, QemuLink
+    from pipeline.aot.device.firmware import build_firmware
     path = zoo_models["conv_stack"]
     c = compile_model(path)
     build = build_firmware(c, targets.get("cortex-m4"), tmp_path)

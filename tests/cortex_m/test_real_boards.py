@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from pipeline.adapters import cortex_m
-from pipeline.aot import pyocd_flash
-from pipeline.aot.compiler import compile_model
-from pipeline.aot.firmware import build_firmware
+from pipeline.aot.device import pyocd_flash
+from pipeline.aot.compile.compiler import compile_model
+from pipeline.aot.device.firmware import build_firmware
 from pipeline.errors import DeviceError, PipelineError
 from pipeline.targets import BoardSpec
 
@@ -75,7 +75,7 @@ def test_board_firmware_links_at_the_real_memory_map(board_builds, tid):
 
 
 def test_board_sources_are_the_board_drivers(targets):
-    from pipeline.aot.firmware import board_for
+    from pipeline.aot.device.firmware import board_for
     nucleo = [p.name for p in board_for(targets.get("nucleo-f746zg")).source_files()]
     nrf = [p.name for p in board_for(targets.get("nrf52840dk")).source_files()]
     assert "uart_stm32f7_usart3.c" in nucleo and "timer_dwt.c" in nucleo and "uart_cmsdk.c" not in nucleo
@@ -218,8 +218,8 @@ def test_run_recorded_device_speaks_the_protocol_over_serial(fake_pyocd, zoo_mod
     """pyocd flash (fake) -> SerialLink on the board's port -> the same protocol, bit-exact with TFLM.
     The "board" is the cortex-m7 QEMU firmware behind a TCP serial port: the hardware is mocked,
     the host path (flash command, port, handshake without the READY banner, protocol) is real."""
-    from pipeline.aot.reference import tflm_run
-    from pipeline.aot.runner import run_on_device
+    from pipeline.aot.tflm.reference import tflm_run
+    from pipeline.aot.device.runner import run_on_device
     from pipeline.tflite import read_model
     exe, record = fake_pyocd
     port = _free_port()

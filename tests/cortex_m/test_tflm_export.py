@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.adapters import cortex_m
-from pipeline.aot import tflm_export
+from pipeline.aot.tflm import export as tflm_export
 from pipeline.errors import NotImplementedYet, PipelineError
 from pipeline.inspect import tflm_min_arena
 from pipeline.stages.base import Artifact, Context
@@ -194,7 +194,7 @@ def test_exported_board_support_compiles(zoo_models, host_min, targets, tmp_path
     half needs TFLM's headers, which are not available here."""
     p = tflm_export.export(zoo_models["dense"].read_bytes(), targets.get(tid), tmp_path / "proj",
                            host_min=host_min["dense"])
-    from pipeline.aot.firmware import board_for
+    from pipeline.aot.device.firmware import board_for
     cflags = list(board_for(targets.get(tid)).cflags)
     for src in sorted((tmp_path / "proj" / "board").glob("*.c")):
         res = subprocess.run(["arm-none-eabi-gcc", *cflags, "-mthumb", "-O2", "-std=c99", "-Wall", "-Werror",
@@ -305,8 +305,8 @@ needs_tflm = pytest.mark.skipif(
 def test_compiled_tflm_firmware_is_byte_exact_in_qemu(zoo_models, host_min, targets, tmp_path, name):
     import numpy as np
 
-    from pipeline.aot.device import QemuLink, session
-    from pipeline.aot.reference import random_inputs, tflm_run
+    from pipeline.aot.device.protocol import QemuLink, session
+    from pipeline.aot.tflm.reference import random_inputs, tflm_run
     data = zoo_models[name].read_bytes()
     m = read_model(data)
     target = targets.get("cortex-m4")

@@ -11,6 +11,8 @@ import pytest
 import torch
 from torch import nn
 
+from shared_helpers import TanhNet
+
 
 class _PoolCNN(nn.Module):
     """conv -> maxpool -> conv -> avgpool -> linear: MAX_POOL_2D, AVERAGE_POOL_2D."""
@@ -26,17 +28,6 @@ class _PoolCNN(nn.Module):
         x = nn.functional.avg_pool2d(torch.relu(self.c2(x)), 4)
         return self.fc(torch.flatten(x, 1))
 
-
-class _TanhNet(nn.Module):
-    """TANH: fine for LiteRT targets, unsupported on Cortex-M (converted for a host target)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, 3, padding=1)
-        self.fc = nn.Linear(8, 10)
-
-    def forward(self, x):
-        return self.fc(torch.tanh(self.conv(x)).mean(dim=(2, 3)))
 
 
 @dataclass
@@ -55,7 +46,7 @@ def _models():
         "cnn1d": ((1, 40), build_model(student_spec((1, 40), 10, "cnn1d", width_multiplier=0.5, depth=3))),
         "mlp": ((1, 40), build_model(student_spec((1, 40), 10, "mlp", width_multiplier=0.25, depth=2))),
         "poolcnn": ((1, 8, 8), _PoolCNN()),
-        "tanh": ((1, 8, 8), _TanhNet()),
+        "tanh": ((1, 8, 8), TanhNet()),
     }
 
 

@@ -1,8 +1,6 @@
 """Fixtures for the linux-arm adapter: a tiny int8 model, fake artifacts, stage contexts."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -46,15 +44,6 @@ def packaged(artifacts, rpi4, tmp_path_factory):
                   progress=Progress(enabled=False))
     return linux_arm.package(ctx, artifacts)
 
-
-def emulator_available() -> str | None:
-    """Why the emulator tests cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "needs root (debootstrap/chroot)"
-    for tool in ("qemu-aarch64-static", "debootstrap", "chroot"):
-        if not shutil.which(tool):
-            return f"{tool} not installed"
-    return None
 
 
 def host_accuracy(artifacts, kernels="reference") -> float:

@@ -14,10 +14,12 @@ from pipeline.emulators import arm64
 from pipeline.errors import DeviceError, PipelineError
 
 from . import tiny
-from .conftest import emulator_available, host_accuracy
+from shared_helpers import why_no_arm64_chroot
+
+from .conftest import host_accuracy
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator,
-              pytest.mark.skipif(emulator_available() is not None, reason=str(emulator_available()))]
+              pytest.mark.skipif(why_no_arm64_chroot() is not None, reason=str(why_no_arm64_chroot()))]
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def cli(*args, cwd=None, env=None, timeout=600, replace_env=False):
 @pytest.fixture(scope="session")
 def models(tmp_path_factory):
     """{dense, conv1d}: zoo int8 models; float: a float-only model (no quantization at all)."""
-    from pipeline.aot import zoo
+    import aot_zoo as zoo
 
     base = tmp_path_factory.getbasetemp() / "zoo"
     paths = dict(zoo.build(["dense", "conv1d"], base))

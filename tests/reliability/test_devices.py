@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
-from pipeline.aot.device import Device, Link
+from pipeline.aot.device.protocol import Device, Link
 from pipeline.errors import DeviceError, PipelineError
 
 from .conftest import cli, one_line
@@ -118,9 +118,9 @@ def test_output_crc_mismatch_is_a_device_error():
 def test_firmware_rejects_an_input_larger_than_the_tensor(models, tmp_path):
     """firmware/app/main.c `in`: a length that is not the input tensor's size is refused before any
     byte is written (no buffer overflow), and the firmware keeps answering."""
-    from pipeline.aot.compiler import compile_model
-    from pipeline.aot.device import QemuLink
-    from pipeline.aot.firmware import build_firmware
+    from pipeline.aot.compile.compiler import compile_model
+    from pipeline.aot.device.protocol import QemuLink
+    from pipeline.aot.device.firmware import build_firmware
     from pipeline.targets import load_all
 
     c = compile_model(models["dense"])

@@ -34,7 +34,7 @@ _SEEDS: dict[str, bytes] = {}
 
 @pytest.fixture(scope="module")
 def seeds(models):
-    from pipeline.aot import zoo
+    import aot_zoo as zoo
 
     paths = zoo.build(["dense", "conv1d", "conv_stack", "residual"], models["dense"].parent)
     _SEEDS.update({k: p.read_bytes() for k, p in paths.items()})
@@ -123,7 +123,7 @@ FINDINGS = sorted((REPO / "tests" / "reliability" / "fuzz_findings").glob("*.tfl
 def test_inputs_the_fuzzer_once_crashed_on_fail_cleanly(path):
     """Regression corpus: each file crashed the importer in a `make bench` fuzz run (e.g. a CONV_2D
     whose bias is longer than its output channels raised a numpy ValueError while packing)."""
-    from pipeline.aot.compiler import compile_model
+    from pipeline.aot.compile.compiler import compile_model
     from pipeline.errors import PipelineError
     from pipeline.tflite import read_model
 

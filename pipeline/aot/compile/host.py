@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PipelineError
+from ...errors import PipelineError
 from .codegen import FIRMWARE_DIR, KERNELS
 from .compiler import Compiled, kernel_sources, write_sources
 
@@ -81,7 +81,7 @@ def prove_host_equality(compiled: Compiled, data: bytes, work_dir: Path, samples
     """The per-build proof: the generated C on the host vs tflite_micro, operator by operator.
     Raises PipelineError naming the first differing operator; returns what was compared (there is
     no "passed" flag: a difference never returns)."""
-    from .reference import random_inputs, tflm_run
+    from ..tflm.reference import random_inputs, tflm_run
     samples = samples if samples is not None else [random_inputs(compiled.model, s) for s in range(seeds)]
     host = HostModel(compiled, build_host_lib(compiled, work_dir))
     for k, xs in enumerate(samples):

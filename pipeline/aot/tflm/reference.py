@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PipelineError
-from ..tflite import TFLiteModel
+from ...errors import PipelineError
+from ...tflite import TFLiteModel
 
 
 def _runtime():
@@ -64,7 +64,7 @@ def tflm_arena_bytes(data: bytes) -> int:
     invokes, N-1 does not. The search runs in a child process (pipeline.tflm_arena.tflm_min_arena):
     for some too-small arenas the binding segfaults instead of raising (the MLPerf Tiny AD
     autoencoder did, in-process, and took the whole `bench` down with it)."""
-    from ..tflm_arena import tflm_min_arena
+    from ...tflm_arena import tflm_min_arena
 
     return tflm_min_arena(bytes(data))
 

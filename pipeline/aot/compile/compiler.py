@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..tflite import TFLiteModel, read_model
+from ... import atomic
+from ...tflite import TFLiteModel, read_model
 from .codegen import KERNELS, Generated, render
 from .fuse import fuse_residual_blocks
 from .lower import Const, Step, lower
@@ -42,7 +42,7 @@ class Compiled:
 _CBYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
 # Must equal AOT_GEMM_MAX_K in firmware/kernels/aot_gemm.h: the largest patch the GEMM path takes.
 GEMM_MAX_K = 640
-# Tallest depthwise kernel the SMLAD path takes (firmware/kernels/conv.c DW_MAX_KH).
+# Tallest depthwise kernel the SMLAD path takes (firmware/kernels/aot_dwconv.h DW_MAX_KH).
 DW_MAX_KH = 16
 
 
@@ -62,7 +62,7 @@ def pack_gemm_weights(w: np.ndarray) -> np.ndarray:
 def pack_dw_weights(w: np.ndarray) -> np.ndarray:
     """[taps][C] int8 depthwise weights (multiplier 1) -> int16 [C/4 groups][taps][c0 c2 c1 c3],
     C padded to 4 with zeros: the order SXTAB16 widens four interleaved channels into, so each tap
-    of a channel group is one LDRD next to the activation word (firmware/kernels/conv.c)."""
+    of a channel group is one LDRD next to the activation word (firmware/kernels/dwconv_dsp.c)."""
     taps, c = w.shape
     c4 = -(-c // 4) * 4
     full = np.zeros((taps, c4), np.int16)

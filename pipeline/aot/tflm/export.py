@@ -37,11 +37,11 @@ from pathlib import Path
 
 import jinja2
 
-from .. import atomic
-from ..errors import PipelineError
-from ..opsets import hint
-from ..tflite import TFLiteModel, read_model
-from .codegen import FIRMWARE_DIR, TEMPLATES
+from ... import atomic
+from ...errors import PipelineError
+from ...opsets import hint
+from ...tflite import TFLiteModel, read_model
+from ..compile.codegen import FIRMWARE_DIR, TEMPLATES
 
 TFLM_TEMPLATES = TEMPLATES / "tflm"
 
@@ -210,7 +210,7 @@ def target32_bytes(record: dict, host_min: int | None = None) -> int:
 def arena_for(model: TFLiteModel, data: bytes, host_min: int | None = None, target=None,
               record: dict | None = None) -> Arena:
     if host_min is None:
-        from ..tflm_arena import tflm_min_arena
+        from ...tflm_arena import tflm_min_arena
         host_min = tflm_min_arena(data)
     if record is None:
         record = host_allocations(data, host_min)
@@ -250,14 +250,14 @@ def _model_rows(data: bytes, per_row: int = 16) -> list[str]:
 
 def render_project(data: bytes, target, host_min: int | None = None) -> TflmProject:
     """All files of the TFLM project (name -> text). Nothing is written."""
-    from .firmware import board_for
+    from ..device.firmware import board_for
     model = read_model(bytes(data))
     ops = model_ops(model)
     methods = [RESOLVER_METHODS[o] for o in ops]
     arena = arena_for(model, data, host_min, target)
     board = board_for(target)
     arch = target_arch(target)
-    from ..tflite.macs import op_macs
+    from ...tflite.macs import op_macs
     macs = sum(op_macs(model, o) for o in model.operators)
     boards = FIRMWARE_DIR / "boards"
     board_files = {f"board/{p.name}": p for p in
@@ -329,7 +329,7 @@ def build_project(project_dir: Path, tflm_src: Path, kernels: str = "cmsis_nn", 
     import os
     import shutil
     import subprocess
-    from .firmware import FirmwareBuild, section_sizes
+    from ..device.firmware import FirmwareBuild, section_sizes
     if kernels not in KERNELS:
         raise PipelineError(f"TFLM kernels '{kernels}' unknown (allowed: {', '.join(KERNELS)})")
     gcc = shutil.which("arm-none-eabi-gcc")

@@ -1,5 +1,5 @@
 """Real boards: flash the firmware with pyOCD, then speak the firmware protocol over the board's
-serial port (ST-LINK / J-Link virtual COM port) through `pipeline.aot.device.SerialLink`.
+serial port (ST-LINK / J-Link virtual COM port) through `pipeline.aot.device.protocol.SerialLink`.
 
     --device pyocd            the only probe connected
     --device pyocd://UID      one probe by its unique id (`pyocd list`); also picks its VCOM port
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import DeviceError, PipelineError
-from ..tools import require
+from ...errors import DeviceError, PipelineError
+from ...tools import require
 
 # Debug probes with a virtual COM port, by USB vendor:product id.
 PROBE_USB_IDS: dict[tuple[int, int], str] = {
@@ -116,7 +116,7 @@ def find_serial_port(target, uid: str | None = None) -> str:
 @contextmanager
 def open_board(build, target, device: str, timeout: float) -> Iterator:
     """Flash `build.elf`, open the serial port and yield a `Device` speaking the protocol."""
-    from .device import SerialLink, session
+    from .protocol import SerialLink, session
     uid = parse_device(device)
     port = find_serial_port(target, uid)       # before flashing: a missing port fails fast
     flash(target, build.elf, uid)

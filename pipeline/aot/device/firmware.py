@@ -9,10 +9,10 @@ from pathlib import Path
 
 import jinja2
 
-from .. import atomic
-from ..errors import BudgetExceeded, PipelineError
-from .codegen import FIRMWARE_DIR, KERNELS, TEMPLATES
-from .compiler import Compiled, kernel_sources, write_sources
+from ... import atomic
+from ...errors import BudgetExceeded, PipelineError
+from ..compile.codegen import FIRMWARE_DIR, KERNELS, TEMPLATES
+from ..compile.compiler import Compiled, kernel_sources, write_sources
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Tiny seeded int8 TFLite models that cover every op the AOT engine supports.
 
-Used by the self-tests (host and QEMU bit-exactness against tflite_micro) and available to
-benchmarks. TensorFlow is imported lazily: only building the zoo needs it.
+Test data, not product: used by the self-tests (host and QEMU bit-exactness against tflite_micro;
+tests/conftest.py builds them once per session) and by benchmarks/fuzz_suite.py. TensorFlow is imported lazily: only building the zoo needs it.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..keras_api import keras3
+from pipeline import atomic
+from pipeline.keras_api import keras3
 
 
 def _layers():

@@ -8,12 +8,37 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PipelineError
-from .compiler import compile_model
-from .reference import random_inputs, tflm_arena_bytes, tflm_run
+from ...errors import PipelineError
+from ..compile.compiler import compile_model
+from ..tflm.reference import random_inputs, tflm_arena_bytes, tflm_run
 from .runner import run_on_device, split_samples
 
 LATENCY_INPUTS = 5  # MLPerf Tiny convention: the median over 5 inputs
+
+
+def latency_of(run, macs: int) -> dict:
+    """The report's latency: under QEMU the median instructions of the first LATENCY_INPUTS inputs
+    (-icount: exact, but not cycles); on a board the median cycles of the DWT counter, and ms."""
+    first = run.ticks[:LATENCY_INPUTS]
+    latency = {"inputs": len(first)}
+    if run.instructions is not None:
+        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
+        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
+                       unit="instructions (QEMU -icount; not cycles, not ms)",
+                       mac_per_instruction=macs / instr if instr else None)
+    else:
+        cycles = statistics.median(first)
+        latency.update(cycles_median=cycles, per_input=list(first),
+                       ms_median=cycles / run.identity["clock_hz"] * 1000.0,
+                       mac_per_cycle=macs / cycles if cycles else None)
+    return latency
+
+
+def ops_of(run, steps) -> list[dict]:
+    """Per operator: index, op, MACs and its instructions (QEMU) or cycles (a board)."""
+    unit = "instructions" if run.instructions is not None else "cycles"
+    per_op = run.op_instructions or run.op_ticks or {}
+    return [{"index": s.index, "op": s.op, "macs": s.macs, unit: per_op.get(s.index)} for s in steps]
 
 
 def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None = None,
@@ -34,27 +59,13 @@ def benchmark(model: Path | bytes, target, work_dir: Path, x: np.ndarray | None 
     if not all(same):
         _not_exact(host, run.outputs, same, _where(compiled, data, samples[same.index(False)], run, target,
                                                    device, timeout))
-    emulated = run.instructions is not None
-    first = run.ticks[:LATENCY_INPUTS]
-    clock_hz = run.identity["clock_hz"]
-    latency = {"inputs": len(first)}
-    if emulated:
-        instr = statistics.median(run.instructions[:LATENCY_INPUTS])
-        latency.update(instructions_median=instr, per_input=list(run.instructions[:LATENCY_INPUTS]),
-                       unit="instructions (QEMU -icount; not cycles, not ms)",
-                       mac_per_instruction=compiled.macs / instr if instr else None)
-    else:
-        cycles = statistics.median(first)
-        latency.update(cycles_median=cycles, per_input=list(first), ms_median=cycles / clock_hz * 1000.0,
-                       mac_per_cycle=compiled.macs / cycles if cycles else None)
+    latency = latency_of(run, compiled.macs)
     report = {
         "target": target.id, "device": device, "engine": "aot", "model_sha256": m.sha256,
         "board": run.identity["board"], "samples": len(samples),
         "bit_exact_with_tflm": sum(same) / len(same),
         "latency": latency, "macs": compiled.macs,
-        "ops": [{"index": s.index, "op": s.op, "macs": s.macs,
-                 ("instructions" if emulated else "cycles"):
-                     (run.op_instructions or run.op_ticks or {}).get(s.index)} for s in compiled.steps],
+        "ops": ops_of(run, compiled.steps),
         "memory": {"arena_bytes": compiled.arena_bytes, "stack_used_bytes": run.memory["stack_used"],
                    "peak_ram_bytes": compiled.arena_bytes + run.memory["stack_used"],
                    "tflm_arena_bytes": tflm_arena_bytes(data),

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import PipelineError
-from ..tflite import Operator, Tensor, TFLiteModel
+from ...errors import PipelineError
+from ...tflite import Operator, Tensor, TFLiteModel
 from . import quant as Q
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DeviceError, PipelineError
+from ...errors import DeviceError, PipelineError
 
 QEMU_FLAGS = ("-nographic", "-monitor", "none", "-serial", "stdio",
               "-semihosting-config", "enable=on,target=native",
@@ -214,18 +214,21 @@ class Device:
         """Runs W warm-ups then N timed inferences; returns the timer ticks of the N runs."""
         return int(self._cmd(f"infer {n} {warmup}", "OK infer")["ticks"])
 
+    def _records(self, tag: str, what: str):
+        """The fields of each `<tag> ...` line the device sends until END (other lines skipped)."""
+        while True:
+            line = self._line(what)
+            if line == "END":
+                return
+            if line.startswith(tag + " "):
+                yield line.split()[1:]
+
     @_garbage_is_a_device_error
     def read_output(self, index: int) -> bytes:
         self.link.write(f"out {index}\n".encode())
         head = self._expect("OK out").split()
         size, crc = int(head[3]), int(head[4], 16)
-        data = b""
-        while True:
-            line = self._line("output data")
-            if line == "END":
-                break
-            if line.startswith("d "):
-                data += bytes.fromhex(line[2:])
+        data = b"".join(bytes.fromhex(hexes) for hexes, in self._records("d", "output data"))
         if len(data) != size or zlib.crc32(data) != crc:
             raise DeviceError(f"output {index}: got {len(data)} bytes / crc {zlib.crc32(data):08x}, "
                               f"device sent {size} / {crc:08x}")
@@ -236,14 +239,7 @@ class Device:
         """One inference timed per operator: {operator index: timer ticks}."""
         self.link.write(b"prof\n")
         self._expect("OK prof")
-        ticks = {}
-        while True:
-            line = self._line("profile data")
-            if line == "END":
-                return ticks
-            if line.startswith("p "):
-                _, op, t = line.split()
-                ticks[int(op)] = int(t)
+        return {int(op): int(t) for op, t in self._records("p", "profile data")}
 
     @_garbage_is_a_device_error
     def trace(self) -> dict[int, tuple[int, int]]:
@@ -251,27 +247,14 @@ class Device:
         {operator index: (bytes, crc32)} (AOT firmware only)."""
         self.link.write(b"trace\n")
         self._expect("OK trace")
-        seen = {}
-        while True:
-            line = self._line("trace data")
-            if line == "END":
-                return seen
-            if line.startswith("t "):
-                _, op, n, crc = line.split()
-                seen[int(op)] = (int(n), int(crc, 16))
+        return {int(op): (int(n), int(crc, 16)) for op, n, crc in self._records("t", "trace data")}
 
     @_garbage_is_a_device_error
     def trace_output(self, op: int) -> bytes:
         """One inference; the output of operator `op` right after it ran."""
         self.link.write(f"trace {op}\n".encode())
         self._expect("OK trace")
-        data = b""
-        while True:
-            line = self._line("trace data")
-            if line == "END":
-                return data
-            if line.startswith("d "):
-                data += bytes.fromhex(line[2:])
+        return b"".join(bytes.fromhex(hexes) for hexes, in self._records("d", "trace data"))
 
     @_garbage_is_a_device_error
     def memory(self) -> dict[str, int]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import PipelineError
-from ..tflite import TFLiteModel
+from ...errors import PipelineError
+from ...tflite import TFLiteModel
 from .lower import Step, dense_strides
 
 ALIGN = 16  # bytes: keeps every buffer word- and SIMD-aligned on Cortex-M
@@ -122,7 +122,7 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
     """The input a kernel can overwrite with its own output (firmware/kernels: each reads what it
     needs before writing over it), or None.
     - DEPTHWISE_CONV_2D, multiplier 1, stride 1, same shape: output rows wait in a small ring until
-      no later row reads the input row below them (conv.c dw_rows);
+      no later row reads the input row below them (dwconv.c dw_rows);
     - 1x1 CONV_2D on the GEMM path, stride 1, out_c <= in_c: each pixel pair is copied or widened
       before its outputs are written, and output pixel p never reaches input pixel p + 1;
     - ADD: element i is read before it is written (the overwritten operand must not broadcast);

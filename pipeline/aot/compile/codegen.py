@@ -7,12 +7,12 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ..tflite import TFLiteModel
+from ...tflite import TFLiteModel
 from .lower import Step
 from .plan import MemoryPlan, tensor_bytes
 
 ENGINE_VERSION = "0.1"
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE_DIR = Path(__file__).resolve().parents[3] / "firmware"
 # Read by path, not imported: its C sources enter the cache key of every stage that imports this
 # module (pipeline/code_closure.py).
 CODE_DATA = ("firmware",)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DeviceError, PipelineError
-from .compiler import Compiled
-from .device import Device, Link, QemuLink, SerialLink, session
+from ...errors import DeviceError, PipelineError
+from ..compile.compiler import Compiled
+from .protocol import Device, Link, QemuLink, SerialLink, session
 from .firmware import FirmwareBuild, board_for, build_firmware
 
 

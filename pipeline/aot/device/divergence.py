@@ -7,9 +7,9 @@ import zlib
 
 import numpy as np
 
-from .compiler import Compiled
-from .device import Device
-from .reference import tflm_run
+from ..compile.compiler import Compiled
+from .protocol import Device
+from ..tflm.reference import tflm_run
 
 
 def first_differing_operator(compiled: Compiled, data: bytes, xs: list[np.ndarray], dev: Device) -> str:

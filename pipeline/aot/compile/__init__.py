@@ -1,0 +1,1 @@
+"""The compiler: .tflite -> lowered steps -> quantization records -> fused steps -> arena plan -> C."""

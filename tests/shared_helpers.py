@@ -1,0 +1,31 @@
+"""Helpers that tests in more than one folder use (fixtures stay in the conftest.py files): one copy
+of each, so a changed requirement or model is changed once."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import torch
+from torch import nn
+
+
+def why_no_arm64_chroot() -> str | None:
+    """Why the emulated arm64 Debian (debootstrap + chroot + qemu-user) cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (debootstrap/chroot)"
+    for tool in ("qemu-aarch64-static", "debootstrap", "chroot"):
+        if not shutil.which(tool):
+            return f"{tool} not installed"
+    return None
+
+
+class TanhNet(nn.Module):
+    """TANH: fine for LiteRT targets, unsupported on Cortex-M."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.tanh(self.conv(x)).mean(dim=(2, 3)))
