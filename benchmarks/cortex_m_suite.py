@@ -138,6 +138,15 @@ def _ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
 
 
+def method(targets) -> dict:
+    """How the figures were measured: the counter, runs, and the compiler flags of every board (its
+    cflags derive from the target file's core and FPU)."""
+    from pipeline.aot.device import firmware as fw
+    return {"instructions": "SysTick ticks under qemu -icount shift=0 x 1e9/clock_hz / runs",
+            "runs": RUNS, "warmup": WARMUP, "cflags": list(fw.COMMON_CFLAGS),
+            "board_cflags": {b: list(fw.board_for(targets.get(t)).cflags) for t, b in BOARDS}}
+
+
 def run(progress) -> dict:
     from pipeline.aot.device import firmware as fw
     from pipeline.aot.compile.compiler import compile_model
@@ -155,9 +164,7 @@ def run(progress) -> dict:
         peer = {"name": "bakenn", "error": str(err)}
         notes.append(f"bakenn unavailable: {err}")
     result: dict = {"boards": {t: m for t, m in BOARDS}, "peer": peer, "notes": notes, "models": {},
-                    "method": {"instructions": "SysTick ticks under qemu -icount shift=0 x 1e9/clock_hz / runs",
-                               "runs": RUNS, "warmup": WARMUP, "cflags": list(fw.COMMON_CFLAGS),
-                               "board_cflags": {b: list(fw.BOARDS[b].cflags) for _, b in BOARDS}}}
+                    "method": method(targets)}
     for name, path in models.items():
         progress.log(f"   {name}: {path.name}")
         data = Path(path).read_bytes()

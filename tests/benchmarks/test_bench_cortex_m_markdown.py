@@ -62,3 +62,12 @@ def test_markdown_checks_the_issue_goals_against_the_measurements():
     assert "Goals (issue #9)" in md
     assert "fewer instructions than bakenn: 1 of 1" in md       # only ad@m4 has both engines measured
     assert "peak RAM ≤ 0.6× TFLM arena: 1 of 1 cells" in md      # 0.25 on ad@m4
+
+
+def test_the_method_record_has_every_boards_cflags_from_its_target_file(targets):
+    """`make bench` records the flags each board was built with; they come from the target files
+    (the suite read a BOARDS table the firmware module no longer has, and make bench failed)."""
+    method = cortex_m_suite.method(targets)
+    assert method["board_cflags"]["mps2-an386"][0] == "-mcpu=cortex-m4"
+    assert set(method["board_cflags"]) == {b for _, b in cortex_m_suite.BOARDS}
+    assert "-mthumb" in method["cflags"]
