@@ -43,6 +43,13 @@ class BoardSpec(_Strict):
 FIRMWARE_DRIVERS = Path(__file__).resolve().parent.parent / "firmware" / "boards" / "drivers"
 
 
+def _one_of(value: str, allowed, what: str, where: str = "") -> str:
+    """value, or the schema's one-line error naming it, the closest allowed name and the allowed set."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} '{value}'{did_you_mean(value, allowed)}; allowed: {allowed_list(allowed)}{where}")
+    return value
+
+
 def _drivers(kind: str) -> list[str]:
     return sorted(p.stem[len(kind) + 1:] for p in FIRMWARE_DRIVERS.glob(f"{kind}_*.c"))
 
@@ -63,11 +70,8 @@ class FirmwareSpec(_Strict):
     @field_validator("uart", "timer")
     @classmethod
     def _known_driver(cls, v: str, info) -> str:
-        allowed = _drivers(info.field_name)
-        if v not in allowed:
-            raise ValueError(f"unknown {info.field_name} driver '{v}'{did_you_mean(v, allowed)}; "
-                             f"allowed: {allowed_list(allowed)} (firmware/boards/drivers/{info.field_name}_<name>.c)")
-        return v
+        return _one_of(v, _drivers(info.field_name), f"{info.field_name} driver",
+                       f" (firmware/boards/drivers/{info.field_name}_<name>.c)")
 
     @model_validator(mode="after")
     def _cmsdk_needs_base(self):
@@ -109,10 +113,8 @@ class Target(_Strict):
     @field_validator("runtimes")
     @classmethod
     def _known_runtimes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        allowed = {"litert", "tflm", "aot"}
         for r in v:
-            if r not in allowed:
-                raise ValueError(f"unknown runtime '{r}'{did_you_mean(r, allowed)}; allowed: {allowed_list(allowed)}")
+            _one_of(r, {"litert", "tflm", "aot"}, "runtime")
         return v
 
     @model_validator(mode="after")
