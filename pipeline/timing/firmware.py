@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..aot.device.protocol import input_lines
 from ..errors import PipelineError
 from . import model, profile
 
@@ -29,7 +30,7 @@ def time_firmware(elf: Path, machine: str, core: str, inputs: list[bytes], timin
     index of each AOT_TRACE call in execution order (our compiled steps) for per-operator cycles."""
     lines = ["id"]
     for k, data in enumerate(inputs):
-        lines += profile.uart_input_lines(data, k)
+        lines += input_lines(k, data)
     lines += ["infer 1 0", "quit"]
     prof, dis, out = profile.run_profiled(Path(elf), machine, lines, TIMED, MARK, timeout_s)
     errs = re.findall(r"^ERR .*$", out, re.M)

@@ -11,15 +11,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..aot.device.protocol import QEMU_FLAGS
 from ..errors import PipelineError
 from .plugin import plugin_path
 
-ICOUNT = "shift=0,align=off,sleep=off"  # as the device link: the same virtual time, so SysTick agrees
-CPU = {"mps2-an385": "cortex-m3", "mps2-an386": "cortex-m4", "mps2-an500": "cortex-m7", "mps3-an547": "cortex-m55"}
 _LINE = re.compile(r"^\s*([0-9a-f]+):\t([0-9a-f]{4}(?: [0-9a-f]{4})?)\s*\t(\S+)\s*(.*)$")
 _SYM = re.compile(r"^([0-9a-f]{8}) <([^>]+)>:$")
 
@@ -135,10 +133,10 @@ def run_profiled(elf: Path, machine: str, stdin_lines: list[str], function: str,
     so = plugin_path()
     with tempfile.TemporaryDirectory(prefix="pipeline-timing-") as tmp:
         out = Path(tmp) / "counts.txt"
-        cmd = [_tool("qemu-system-arm"), "-machine", machine, "-cpu", CPU.get(machine, "max"), "-nographic",
-               "-monitor", "none", "-serial", "stdio", "-semihosting-config", "enable=on,target=native",
-               "-icount", ICOUNT, "-plugin", ",".join([str(so), *(f"arg={a}" for a in args), f"arg=out={out}"]),
-               "-kernel", str(elf)]
+        # The device link's flags (the same -icount virtual time, so SysTick agrees) and the machine's
+        # own CPU, as the bench runs it.
+        cmd = [_tool("qemu-system-arm"), "-machine", machine, *QEMU_FLAGS,
+               "-plugin", ",".join([str(so), *(f"arg={a}" for a in args), f"arg=out={out}"]), "-kernel", str(elf)]
         try:
             res = subprocess.run(cmd, input="".join(f"{ln}\n" for ln in stdin_lines), capture_output=True,
                                  text=True, timeout=timeout_s)
@@ -155,9 +153,3 @@ def run_profiled(elf: Path, machine: str, stdin_lines: list[str], function: str,
     if prof.regions == 0:
         raise PipelineError(f"'{function}' never ran in the profiled session")
     return prof, dis, res.stdout
-
-
-def uart_input_lines(data: bytes, index: int = 0) -> list[str]:
-    """The firmware's `in` command for one input (firmware/app/main.c)."""
-    return [f"in {index} {len(data)} {zlib.crc32(data):08x}", *("d " + data[i:i + 64].hex()
-                                                                for i in range(0, len(data), 64))]

@@ -26,6 +26,12 @@ QEMU_FLAGS = ("-nographic", "-monitor", "none", "-serial", "stdio",
               "-icount", "shift=0,align=off,sleep=off")
 
 
+def input_lines(index: int, data: bytes, chunk: int = 96) -> list[str]:
+    """The firmware's `in` command for one input: a header with size and CRC-32, then hex lines."""
+    return [f"in {index} {len(data)} {zlib.crc32(data):08x}",
+            *(f"d {data[i:i + chunk].hex()}" for i in range(0, len(data), chunk))]
+
+
 class Link:
     """Byte transport with line reads under a deadline."""
 
@@ -199,8 +205,7 @@ class Device:
     @_garbage_is_a_device_error
     def load_input(self, index: int, data: bytes, chunk: int = 96) -> None:
         crc = zlib.crc32(data)
-        lines = [f"in {index} {len(data)} {crc:08x}"]
-        lines += [f"d {data[i:i + chunk].hex()}" for i in range(0, len(data), chunk)]
+        lines = input_lines(index, data, chunk)
         for attempt in range(self.INPUT_ATTEMPTS):
             self.link.write(("\n".join(lines) + "\n").encode())
             kv = dict(kv.split("=", 1) for kv in self._expect("OK in").split() if "=" in kv)
