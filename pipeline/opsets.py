@@ -1,19 +1,16 @@
 """The TFLite builtin op sets of our runtimes, and hints for ops a model should avoid (data only).
 
 Cortex-M targets run int8 models on two engines (TFLite Micro and our AOT C engine); both
-implement the same small set of kernels, listed in `CORTEX_M_OPS`. LiteRT has every builtin
+implement the same kernels: `CORTEX_M_OPS`, the AOT engine's op table (pipeline/aot/ops). LiteRT has every builtin
 kernel (`LITERT_OPS`). Which kind runs which set is each adapter's `OPS`; the check that uses
 it is `pipeline.op_check`.
 """
 from __future__ import annotations
 
+from .aot.ops import TABLE as AOT_OPS
 from .tflite.schema import BUILTIN_OPS
 
-CORTEX_M_OPS: frozenset[str] = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
-    "ADD", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "QUANTIZE",
-    "DEQUANTIZE",
-})
+CORTEX_M_OPS: frozenset[str] = frozenset(AOT_OPS)
 
 # Enum entries that are not kernels LiteRT's builtin resolver can run.
 _NOT_KERNELS = {"CUSTOM", "DELEGATE", "PLACEHOLDER_FOR_GREATER_OP_CODES", "CALL"}

@@ -104,7 +104,7 @@ def test_one_multiply_requantization_needs_a_bounded_accumulator():
     keeps the reference's general path: the bound is |bias| + 255 * sum|w| per output."""
     import numpy as np
 
-    from pipeline.aot.compile.lower import acc_bound, rq_consts
+    from pipeline.aot.compile.step import acc_bound, rq_consts
     from pipeline.aot.compile.quant import FAST_RQ_MAX_ACC
     w = np.array([[127, -128, 3], [1, 2, 3]], np.int8)
     assert acc_bound(w, None) == 255 * 258

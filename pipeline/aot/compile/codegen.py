@@ -8,7 +8,8 @@ import jinja2
 import numpy as np
 
 from ...tflite import TFLiteModel
-from .lower import Step
+from ..ops import KERNELS as KERNEL_TABLE
+from .step import Step
 from .plan import MemoryPlan, tensor_bytes
 
 ENGINE_VERSION = "0.1"
@@ -48,7 +49,8 @@ def render(model: TFLiteModel, steps: list[Step], mem: MemoryPlan) -> Generated:
     env = _env()
     tensors = set(mem.buffers)
     ctx = dict(
-        sha256=model.sha256, version=ENGINE_VERSION, steps=[_view(s) for s in steps],
+        sha256=model.sha256, version=ENGINE_VERSION, steps=[_view(s) for s in steps], kernels=KERNEL_TABLE,
+        headers=sorted({KERNEL_TABLE[s.kernel].header for s in steps} - {"aot_kernels.h"}),
         arena_bytes=mem.arena_bytes, naive_bytes=mem.naive_bytes,
         offsets={t: mem.offset(t) for t in tensors}, scratch=mem.scratch,
         sizes={t: tensor_bytes(model, t) for t in tensors},

@@ -22,7 +22,7 @@ the whole block, the convolutions' slots read 0, as for a PAD folded into a conv
 from __future__ import annotations
 
 from ...tflite import TFLiteModel
-from .lower import Step, dense_strides
+from .step import Step, dense_strides
 
 KERNEL = "resblock"
 

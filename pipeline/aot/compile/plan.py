@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ...errors import PipelineError
 from ...tflite import TFLiteModel
-from .lower import Step, dense_strides
+from ..ops import KERNELS
+from .step import Step, dense_strides
 
 ALIGN = 16  # bytes: keeps every buffer word- and SIMD-aligned on Cortex-M
 
@@ -126,7 +127,7 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
     - 1x1 CONV_2D on the GEMM path, stride 1, out_c <= in_c: each pixel pair is copied or widened
       before its outputs are written, and output pixel p never reaches input pixel p + 1;
     - ADD: element i is read before it is written (the overwritten operand must not broadcast);
-    - RESHAPE (copy): the same bytes;
+    - kernels the op table marks `inplace` (RESHAPE's copy: the same bytes; elementwise ones);
     - a fused residual block whose schedule was checked at build time (fuse.py _inplace_safe)."""
     p = s.params
     if s.kernel == "dwconv":
@@ -144,9 +145,9 @@ def _inplace_input(model: TFLiteModel, s: Step) -> int | None:
             for t, strides in zip(s.inputs, (p["s1"], p["s2"])):
                 if list(strides) == dense:
                     return t
-    elif s.kernel == "copy":
-        return s.inputs[0]
     elif s.kernel == "resblock" and p.get("inplace"):
+        return s.inputs[0]
+    elif KERNELS[s.kernel].inplace:
         return s.inputs[0]
     return None
 

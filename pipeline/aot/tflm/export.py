@@ -42,20 +42,13 @@ from ...errors import PipelineError
 from ...opsets import hint
 from ...tflite import TFLiteModel, read_model
 from ..compile.codegen import FIRMWARE_DIR, TEMPLATES
+from ..ops import TABLE
 
 TFLM_TEMPLATES = TEMPLATES / "tflm"
 
-# TFLite builtin op -> tflite::MicroMutableOpResolver method (TFLM's documented Add* names).
-# The set is the Cortex-M product op set (pipeline.opsets.CORTEX_M_OPS) plus PADV2, which our
-# PAD kernel also handles: the TFLM build runs exactly the models the AOT build runs.
-RESOLVER_METHODS: dict[str, str] = {
-    "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
-    "FULLY_CONNECTED": "AddFullyConnected", "AVERAGE_POOL_2D": "AddAveragePool2D",
-    "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean", "ADD": "AddAdd", "MUL": "AddMul",
-    "RESHAPE": "AddReshape", "SOFTMAX": "AddSoftmax", "PAD": "AddPad", "PADV2": "AddPadV2",
-    "CONCATENATION": "AddConcatenation", "LOGISTIC": "AddLogistic", "QUANTIZE": "AddQuantize",
-    "DEQUANTIZE": "AddDequantize",
-}
+# TFLite builtin op -> tflite::MicroMutableOpResolver method, for the ops the AOT engine runs (its op
+# table, pipeline/aot/ops): the TFLM build runs exactly the models the AOT build runs.
+RESOLVER_METHODS: dict[str, str] = {name: op.resolver for name, op in sorted(TABLE.items())}
 
 MARGIN_FIXED = 512           # bytes, TFLM revision / kernel OpData differences
 MARGIN_FRACTION = 32         # + estimate / 32 (3.1 %)
