@@ -10,6 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+import aot_zoo_binary
+import aot_zoo_heavy
+import aot_zoo_movement
+import aot_zoo_unary
 from pipeline import atomic
 from pipeline.keras_api import keras3
 
@@ -149,6 +153,12 @@ ZOO: dict[str, Callable] = {
     "activations": _activations, "broadcast": _broadcast, "float_edges": _float_edges,
     "means": _means, "pad_pool": _pad_pool,
 }
+# each op family's models (tests/aot_zoo_<family>.py), one module per family
+for _family in (aot_zoo_unary, aot_zoo_movement, aot_zoo_binary, aot_zoo_heavy):
+    _clash = set(ZOO) & set(_family.ZOO)
+    if _clash:
+        raise ValueError(f"zoo model names defined twice: {sorted(_clash)}")
+    ZOO.update(_family.ZOO)
 # Models the engine must reject (and the reason it must give).
 REJECTS: dict[str, Callable] = {"unsupported_tanh": _unsupported}
 # Models kept float at the edges: QUANTIZE in, DEQUANTIZE out.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import activation, arith, conv, pool, quantize, shape
+from . import activation, arith, binary, conv, heavy, movement, pool, quantize, shape, unary
 from .spec import Kernel, Op
 from .tflm import TFLM_INT8_OPS, TFLM_OPS
 
@@ -24,7 +24,7 @@ __all__ = ["Kernel", "Op", "TABLE", "KERNELS", "unsupported_hint"]
 
 # The op families, each a module with `OPS` and `KERNELS` tuples. Listed here, not registered by
 # import side effect, so the table is the same whatever was imported first.
-_FAMILIES = (conv, pool, arith, activation, shape, quantize)
+_FAMILIES = (conv, pool, arith, activation, shape, quantize, unary, movement, binary, heavy)
 
 
 def _index(items, key: Callable, what: str) -> dict:
