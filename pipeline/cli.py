@@ -145,11 +145,13 @@ def _kb(kb: int) -> str:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--target", "-t", "target", help="Check op support and budgets for this target.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def inspect(model, target, as_json):
+@click.option("--engine", type=click.Choice(["aot", "tflm"]),
+              help="Cortex-M engine whose op set --target checks (default aot).")
+def inspect(model, target, as_json, engine):
     """Ops, tensors, MACs, exact TFLM arena and fit of a .tflite model."""
     from . import inspect as inspect_mod
 
-    sys.exit(inspect_mod.inspect_command(model, target, as_json))
+    sys.exit(inspect_mod.inspect_command(model, target, as_json, engine))
 
 
 @cli.command()

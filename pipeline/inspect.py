@@ -19,7 +19,7 @@ import numpy as np
 from .convert.describe import require_int8
 from .errors import PipelineError
 from .adapters import ADAPTERS
-from .op_check import hint, supported_ops
+from .op_check import hint, runtime, supported_ops
 from .tflite import read_model
 from .tflite.macs import op_macs
 from .tflm_arena import tflm_min_arena
@@ -30,12 +30,12 @@ _WEIGHT_OPS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED"
                "TRANSPOSE_CONV": (1, 3)}
 
 
-def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
+def analyze(model_bytes: bytes, target=None, arena: bool = True, engine: str | None = None) -> dict:
     """Everything `inspect` shows, as one JSON-able dict."""
     m = read_model(model_bytes)
     kind = target.kind if target is not None else None
     arena_ram = kind is not None and ADAPTERS.get(kind).ARENA_RAM
-    allowed = supported_ops(kind) if kind else None
+    allowed = supported_ops(kind, engine) if kind else None
     ops = []
     for op in m.operators:
         out = m.tensor(op.outputs[0]) if op.outputs else None
@@ -93,7 +93,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
                 raise
             result["tflm_error"] = str(err)
     if target is not None:
-        unsupported = [{"index": o["index"], "op": o["op"], "hint": hint(o["op"], kind)} for o in ops if not o["supported"]]
+        unsupported = [{"index": o["index"], "op": o["op"], "hint": hint(o["op"], kind, engine)} for o in ops if not o["supported"]]
         flash_need = m.size_bytes
         ram_need = result["tflm_arena_bytes"] if arena_ram else None
 
@@ -104,7 +104,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
                     "used_pct": round(100.0 * need / budget, 2), "fits": need <= budget}
 
         result["target"] = {
-            "id": target.id, "kind": kind, "runtime": ADAPTERS.get(kind).RUNTIME,
+            "id": target.id, "kind": kind, "runtime": runtime(kind, engine),
             "supported_ops": sorted(allowed), "unsupported": unsupported,
             "flash": fit(flash_need, target.flash_bytes),
             "ram": fit(ram_need, target.ram_bytes),
@@ -118,7 +118,7 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True) -> dict:
 
 # --------------------------------------------------------------------------- command
 
-def inspect_command(model: Path, target: str | None = None, as_json: bool = False) -> int:
+def inspect_command(model: Path, target: str | None = None, as_json: bool = False, engine: str | None = None) -> int:
     """The `pipeline inspect` verb (`target`: a target name/alias, or a `Target`). Returns the exit code: 0, or 1 when a --target is given and
     the model does not fit it (unsupported op, flash or RAM over budget). Malformed, empty,
     truncated, non-TFLite files (and float-only models for a cortex-m target) raise a one-line
@@ -140,7 +140,7 @@ def inspect_command(model: Path, target: str | None = None, as_json: bool = Fals
         tgt = target if isinstance(target, Target) else load_all().get(target)
         if ADAPTERS.get(tgt.kind).ARENA_RAM:
             require_int8(data, str(model))
-    result = analyze(data, tgt)
+    result = analyze(data, tgt, engine=engine)
     result["file"] = str(model)
     if as_json:
         print(json.dumps(result))

@@ -8,9 +8,12 @@ it is `pipeline.op_check`.
 from __future__ import annotations
 
 from .aot.ops import TABLE as AOT_OPS
+from .aot.ops.tflm import TFLM_OPS as TFLM_RESOLVER
 from .tflite.schema import BUILTIN_OPS
 
 CORTEX_M_OPS: frozenset[str] = frozenset(AOT_OPS)
+# TFLite Micro's registered builtins (`--engine tflm` runs these)
+TFLM_OPS: frozenset[str] = frozenset(TFLM_RESOLVER)
 
 # Enum entries that are not kernels LiteRT's builtin resolver can run.
 _NOT_KERNELS = {"CUSTOM", "DELEGATE", "PLACEHOLDER_FOR_GREATER_OP_CODES", "CALL"}

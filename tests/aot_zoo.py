@@ -167,12 +167,17 @@ FLOAT_IO = {"float_edges"}
 
 def convert(inp, out, seed: int = 0, samples: int = 24, int8_io: bool = True) -> bytes:
     """Full-int8 conversion (int8 in/out) with a seeded representative dataset."""
-    import tensorflow as tf
     model = keras3().Model(inp, out)
     ins = inp if isinstance(inp, list) else [inp]
     shapes = [tuple(int(d) for d in i.shape) for i in ins]
     rng = np.random.default_rng(seed)
-    reps = [[rng.normal(0, 1, s).astype(np.float32) for s in shapes] for _ in range(samples)]
+    return convert_model(model, [[rng.normal(0, 1, s).astype(np.float32) for s in shapes] for _ in range(samples)],
+                         int8_io)
+
+
+def convert_model(model, reps: list[list[np.ndarray]], int8_io: bool = True) -> bytes:
+    """The stock TFLiteConverter, full int8, calibrated on `reps` (one list of inputs per sample)."""
+    import tensorflow as tf
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: iter(reps)

@@ -9,11 +9,14 @@ import numpy as np
 
 from .. import atomic
 from ..errors import NotImplementedYet, PipelineError
-from ..opsets import CORTEX_M_OPS
+from ..opsets import CORTEX_M_OPS, TFLM_OPS
 
 KIND = "cortex-m"
-RUNTIME = "TFLite Micro / AOT (Cortex-M kernels)"
+RUNTIME = "AOT engine (Cortex-M kernels)"
 OPS = CORTEX_M_OPS
+# What each engine runs: ours, the op table's ops; TFLite Micro, every builtin it registers.
+ENGINE_OPS = {"aot": CORTEX_M_OPS, "tflm": TFLM_OPS}
+ENGINE_RUNTIMES = {"aot": RUNTIME, "tflm": "TFLite Micro"}
 VERIFY_REFERENCE = "int8_tflm"      # the firmware is bit-exact with TFLite Micro
 ARENA_RAM = True
 ISSUE = 6

@@ -89,9 +89,20 @@ def test_the_missing_list_names_only_tflm_int8_ops():
 
 
 def test_derived_lists_are_the_table():
-    assert CORTEX_M_OPS == set(TABLE) == set(SUPPORTED_OPS) == set(RESOLVER_METHODS)
-    assert TFLM_INT8_OPS <= set(TFLM_OPS)
-    assert all(RESOLVER_METHODS[name] == TFLM_OPS[name] for name in TABLE)
+    assert CORTEX_M_OPS == set(TABLE) == set(SUPPORTED_OPS)
+    assert TFLM_INT8_OPS <= set(TFLM_OPS) and RESOLVER_METHODS == TFLM_OPS
+    assert all(TABLE[name].resolver == TFLM_OPS[name] for name in TABLE)
+
+
+def test_inspect_uses_the_engine_op_set(tmp_path):
+    """`inspect --target cortex-m4` checks the AOT engine's ops; with --engine tflm, TFLite Micro's
+    own list: HARD_SWISH (TFLM has it) is fine there even while the table lacks it."""
+    from pipeline.op_check import supported_ops, unsupported
+    ops = [(0, "CONV_2D"), (1, "HARD_SWISH"), (2, "RELU_0_TO_1")]
+    tflm = unsupported(ops, "cortex-m", "tflm")
+    assert tflm == [(2, "RELU_0_TO_1")]
+    assert supported_ops("cortex-m") == CORTEX_M_OPS and supported_ops("cortex-m", "tflm") == set(TFLM_OPS)
+    assert ("HARD_SWISH" in CORTEX_M_OPS) == ((1, "HARD_SWISH") not in unsupported(ops, "cortex-m"))
 
 
 @pytest.mark.parametrize("name", sorted(KERNELS))

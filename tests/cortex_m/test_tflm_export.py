@@ -204,9 +204,19 @@ def test_exported_board_support_compiles(zoo_models, host_min, targets, tmp_path
     assert p.board == board_for(targets.get(tid)).machine
 
 
-def test_unsupported_op_fails_clearly(reject_models, targets, tmp_path):
-    data = reject_models["unsupported_tanh"].read_bytes()
-    with pytest.raises(PipelineError, match=r"op TANH at operator #1 .*hint: replace Tanh") as err:
+@pytest.fixture
+def tflm_lacks(reject_models, tmp_path):
+    """A model whose op TFLite Micro does not register (RELU_0_TO_1, what the converter makes of a
+    PyTorch Hardsigmoid), as a .tflite file."""
+    from shared_helpers import with_op_replaced
+    path = tmp_path / "relu_0_to_1.tflite"
+    path.write_bytes(with_op_replaced(reject_models["unsupported_tanh"].read_bytes(), "TANH", "RELU_0_TO_1"))
+    return path
+
+
+def test_unsupported_op_fails_clearly(tflm_lacks, targets, tmp_path):
+    data = tflm_lacks.read_bytes()
+    with pytest.raises(PipelineError, match=r"op RELU_0_TO_1 at operator #1 .*hint: ") as err:
         tflm_export.export(data, targets.get("nucleo-f746zg"), tmp_path / "proj", host_min=1)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "proj").exists()
@@ -242,11 +252,11 @@ def test_adapter_package_writes_the_project_atomically(zoo_models, targets, tmp_
     assert art.meta["arena_basis_bytes"] < art.meta["tflm_host_min_arena_bytes"]
 
 
-def test_adapter_package_unsupported_op_writes_nothing(reject_models, targets, tmp_path):
+def test_adapter_package_unsupported_op_writes_nothing(tflm_lacks, targets, tmp_path):
     dest = tmp_path / "tflm-app"
-    with pytest.raises(PipelineError, match="TANH"):
-        cortex_m.package(_ctx(targets, tmp_path, reject_models["unsupported_tanh"], tflm_dir=str(dest)),
-                         _inputs(tmp_path, reject_models["unsupported_tanh"]))
+    with pytest.raises(PipelineError, match="RELU_0_TO_1"):
+        cortex_m.package(_ctx(targets, tmp_path, tflm_lacks, tflm_dir=str(dest)),
+                         _inputs(tmp_path, tflm_lacks))
     assert not dest.exists()
 
 

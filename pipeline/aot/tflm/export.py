@@ -42,13 +42,13 @@ from ...errors import PipelineError
 from ...opsets import hint
 from ...tflite import TFLiteModel, read_model
 from ..compile.codegen import FIRMWARE_DIR, TEMPLATES
-from ..ops import TABLE
+from ..ops.tflm import TFLM_OPS
 
 TFLM_TEMPLATES = TEMPLATES / "tflm"
 
-# TFLite builtin op -> tflite::MicroMutableOpResolver method, for the ops the AOT engine runs (its op
-# table, pipeline/aot/ops): the TFLM build runs exactly the models the AOT build runs.
-RESOLVER_METHODS: dict[str, str] = {name: op.resolver for name, op in sorted(TABLE.items())}
+# TFLite builtin op -> tflite::MicroMutableOpResolver method: every builtin TFLite Micro registers
+# (pipeline/aot/ops/tflm.py), so an --engine tflm project runs models our engine cannot yet.
+RESOLVER_METHODS: dict[str, str] = dict(TFLM_OPS)
 
 MARGIN_FIXED = 512           # bytes, TFLM revision / kernel OpData differences
 MARGIN_FRACTION = 32         # + estimate / 32 (3.1 %)
