@@ -42,7 +42,7 @@ def _slices():
 
 def _gathers():
     """RESIZE_NEAREST_NEIGHBOR (plain, align_corners, half_pixel_centers), GATHER, MIRROR_PAD
-    (REFLECT, SYMMETRIC), DEPTH_TO_SPACE, SPACE_TO_DEPTH."""
+    (REFLECT, SYMMETRIC), DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND."""
     import aot_zoo
     import tensorflow as tf
     k = _keras()
@@ -58,7 +58,10 @@ def _gathers():
     n = _tf_lambda(lambda t: tf.pad(t, [[0, 0], [1, 2], [3, 0], [0, 0]], mode="SYMMETRIC"), "symmetric")(x)
     d = _tf_lambda(lambda t: tf.nn.depth_to_space(t, 2), "d2s")(x)             # (10, 12, 2)
     e = _tf_lambda(lambda t: tf.nn.space_to_depth(t, 2), "s2d")(u)             # (5, 6, 32)
-    return inp, [u, v, w, g, m, n, d, e]
+    # BATCH_TO_SPACE_ND of a batch-4 view of x, with uneven crops: (4, 5, 6, 2) -> (1, 9, 11, 2)
+    bs = _tf_lambda(lambda t: tf.batch_to_space(tf.transpose(tf.reshape(t, [5, 6, 4, 2]), [2, 0, 1, 3]),
+                                                [2, 2], [[0, 1], [1, 0]]), "b2s")(x)
+    return inp, [u, v, w, g, m, n, d, e, bs]
 
 
 def _stacks():

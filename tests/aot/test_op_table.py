@@ -20,7 +20,6 @@ MISSING: dict[str, str] = {
     "ARG_MAX": "no AOT kernel yet",
     "ARG_MIN": "no AOT kernel yet",
     "BATCH_MATMUL": "no AOT kernel yet",
-    "BATCH_TO_SPACE_ND": "no AOT kernel yet",
     "CAST": "no AOT kernel yet",
     "DIV": "no AOT kernel yet",
     "ELU": "no AOT kernel yet",

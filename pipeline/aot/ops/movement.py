@@ -1,4 +1,4 @@
-"""Data-movement ops: transposes, slices, splits, gathers, resizes by index, space/depth reshuffles.
+"""Data-movement ops: transposes, slices, splits, gathers, resizes by index, space/depth/batch reshuffles.
 
 Each op only moves bytes, so each kernel is exact by construction; what must match TFLite Micro is
 which input element lands where, and that is computed here at build time as TFLM computes it
@@ -291,6 +291,26 @@ def _space_to_depth(c: Ctx) -> Step:
     return _gather(c, x, out, [r(n) * sn, r(h // b) * b * sh, r(w // b) * b * sw, r(b) * sh, r(b) * sw, r(ch)])
 
 
+def _batch_to_space(c: Ctx) -> Step:
+    """TFLM batch_to_space_nd: input batch (i*bw + j)*N + n holds output rows h*bh + i - crop_top
+    and columns w*bw + j - crop_left of batch n. For output (n, y, x, k) the source is batch
+    ((y + ct) % bh * bw + (x + cl) % bw) * N + n at row (y + ct) // bh, column (x + cl) // bw: a sum
+    of one term per output axis, so one gather."""
+    x, out = c.t(0), c.out()
+    block, crops = _ints(c, 1), np.asarray(_ints(c, 2)).reshape(-1, 2)
+    if len(x.shape) != 4 or len(block) != 2 or crops.shape[0] != 2 or np.any(crops < 0):
+        raise c.fail(f"block {block} / crops {crops.tolist()} on rank {len(x.shape)} (NHWC expected)")
+    bh, bw = block
+    ib, ih, iw, ch = x.shape
+    n, oh, ow, _ = out.shape
+    if bh < 1 or bw < 1 or ib != n * bh * bw or (oh, ow) != (ih * bh - crops[0].sum(), iw * bw - crops[1].sum()):
+        raise c.fail(f"{list(x.shape)} -> {list(out.shape)} does not follow from block {block}, crops {crops.tolist()}")
+    sb, sh, sw, _ = _strides(x.shape)
+    y, xx = np.arange(oh) + crops[0][0], np.arange(ow) + crops[1][0]
+    return _gather(c, x, out, [np.arange(n) * sb, (y % bh) * bw * n * sb + (y // bh) * sh,
+                               (xx % bw) * n * sb + (xx // bw) * sw, np.arange(ch)])
+
+
 def _broadcast_to(c: Ctx) -> Step:
     x, out = c.t(0), c.out()
     k = len(out.shape) - len(x.shape)
@@ -384,6 +404,7 @@ OPS = (
     Op("DEPTH_TO_SPACE", _depth_to_space, ("gather",)),
     Op("SPACE_TO_DEPTH", _space_to_depth, ("gather",)),
     Op("BROADCAST_TO", _broadcast_to, ("gather",)),
+    Op("BATCH_TO_SPACE_ND", _batch_to_space, ("gather",)),
     Op("SPLIT", _split, ("split",), many_outputs=True),
     Op("SPLIT_V", _split_v, ("split",), many_outputs=True),
     Op("UNPACK", _unpack, ("split",), many_outputs=True),
