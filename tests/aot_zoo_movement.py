@@ -42,7 +42,7 @@ def _slices():
 
 def _gathers():
     """RESIZE_NEAREST_NEIGHBOR (plain, align_corners, half_pixel_centers), GATHER, MIRROR_PAD
-    (REFLECT, SYMMETRIC), DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND."""
+    (REFLECT, SYMMETRIC), DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND, SPACE_TO_BATCH_ND."""
     import aot_zoo
     import tensorflow as tf
     k = _keras()
@@ -61,7 +61,9 @@ def _gathers():
     # BATCH_TO_SPACE_ND of a batch-4 view of x, with uneven crops: (4, 5, 6, 2) -> (1, 9, 11, 2)
     bs = _tf_lambda(lambda t: tf.batch_to_space(tf.transpose(tf.reshape(t, [5, 6, 4, 2]), [2, 0, 1, 3]),
                                                 [2, 2], [[0, 1], [1, 0]]), "b2s")(x)
-    return inp, [u, v, w, g, m, n, d, e, bs]
+    # SPACE_TO_BATCH_ND without padding (TFLM leaves padded positions undefined): -> (2, 5, 3, 8)
+    sb = _tf_lambda(lambda t: tf.space_to_batch(t, [1, 2], [[0, 0], [0, 0]]), "s2b")(x)
+    return inp, [u, v, w, g, m, n, d, e, bs, sb]
 
 
 def _stacks():

@@ -49,7 +49,6 @@ MISSING: dict[str, str] = {
     "RSQRT": "no AOT kernel yet",
     "SELECT_V2": "no AOT kernel yet",
     "SHAPE": "no AOT kernel yet",
-    "SPACE_TO_BATCH_ND": "no AOT kernel yet",
     "SQUARED_DIFFERENCE": "no AOT kernel yet",
     "SQUEEZE": "no AOT kernel yet",
     "SUB": "no AOT kernel yet",

@@ -311,6 +311,28 @@ def _batch_to_space(c: Ctx) -> Step:
                                (xx % bw) * n * sb + (xx // bw) * sw, np.arange(ch)])
 
 
+def _space_to_batch(c: Ctx) -> Step:
+    """SPACE_TO_BATCH_ND without padding: output batch (i*bw + j)*N + n, row h, column w is input
+    (n, h*bh + i, w*bw + j), the output seen as [bh, bw, N, H/bh, W/bw, C]. With padding TFLM's
+    result is not defined: the tflite_micro wheel fills the padded positions with a value that changes
+    from run to run (64, then -7, on the same model; neither the zero point -6 nor 0), so no kernel
+    can match it and padded ones fail here."""
+    x, out = c.t(0), c.out()
+    block, pads = _ints(c, 1), np.asarray(_ints(c, 2)).reshape(-1, 2)
+    if len(x.shape) != 4 or len(block) != 2 or pads.shape[0] != 2 or min(block) < 1:
+        raise c.fail(f"block {block} / paddings {pads.tolist()} on rank {len(x.shape)} (NHWC expected)")
+    if np.any(pads != 0):
+        raise c.fail(f"paddings {pads.tolist()}: TFLite Micro leaves padded positions undefined")
+    n, ih, iw, ch = x.shape
+    bh, bw = block
+    if ih % bh or iw % bw or list(out.shape) != [n * bh * bw, ih // bh, iw // bw, ch]:
+        raise c.fail(f"{list(x.shape)} -> {list(out.shape)} does not follow from block {block}")
+    sn, sh, sw, _ = _strides(x.shape)
+    r = lambda k: np.arange(k, dtype=np.int64)
+    return _gather(c, x, out, [r(bh) * sh, r(bw) * sw, r(n) * sn, r(ih // bh) * bh * sh, r(iw // bw) * bw * sw,
+                               r(ch)])
+
+
 def _broadcast_to(c: Ctx) -> Step:
     x, out = c.t(0), c.out()
     k = len(out.shape) - len(x.shape)
@@ -405,6 +427,7 @@ OPS = (
     Op("SPACE_TO_DEPTH", _space_to_depth, ("gather",)),
     Op("BROADCAST_TO", _broadcast_to, ("gather",)),
     Op("BATCH_TO_SPACE_ND", _batch_to_space, ("gather",)),
+    Op("SPACE_TO_BATCH_ND", _space_to_batch, ("gather",)),
     Op("SPLIT", _split, ("split",), many_outputs=True),
     Op("SPLIT_V", _split_v, ("split",), many_outputs=True),
     Op("UNPACK", _unpack, ("split",), many_outputs=True),
