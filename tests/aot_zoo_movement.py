@@ -67,7 +67,8 @@ def _gathers():
 
 
 def _stacks():
-    """PACK, UNPACK, SQUEEZE, EXPAND_DIMS, BROADCAST_TO, TRANSPOSE of a 3-D tensor."""
+    """PACK, UNPACK, BROADCAST_TO, TRANSPOSE of a 3-D tensor, GATHER_ND (the squeeze and expand_dims
+    reach TFLite as RESHAPE: the converter rewrites SQUEEZE / EXPAND_DIMS with static shapes)."""
     import aot_zoo
     import tensorflow as tf
     k = _keras()
@@ -81,7 +82,8 @@ def _stacks():
     ex = _tf_lambda(lambda t: tf.expand_dims(t, 2), "expand")(sq)           # EXPAND_DIMS (6, 4, 1)
     bt = _tf_lambda(lambda t: tf.broadcast_to(t, [6, 4, 3]), "bcast")(ex)   # BROADCAST_TO
     tr = ops.transpose(x, (0, 2, 1))                              # TRANSPOSE (1, 4, 6)
-    return inp, [st, st2, bt, tr]
+    nd = _tf_lambda(lambda t: tf.gather_nd(t, [[0, 1], [0, 4], [0, 1]]), "gather_nd")(x)  # GATHER_ND (3, 4)
+    return inp, [st, st2, bt, tr, nd]
 
 
 ZOO: dict[str, Callable] = {"movement_slices": _slices, "movement_gathers": _gathers,

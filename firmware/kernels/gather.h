@@ -1,6 +1,7 @@
 /* Data movement by per-axis index tables (pipeline/aot/ops/movement.py): TRANSPOSE, SLICE,
- * STRIDED_SLICE, REVERSE_V2, GATHER, RESIZE_NEAREST_NEIGHBOR, MIRROR_PAD, DEPTH_TO_SPACE,
- * SPACE_TO_DEPTH, BROADCAST_TO. Exact by construction: it only moves bytes. */
+ * STRIDED_SLICE, REVERSE_V2, GATHER / GATHER_ND (constant indices), RESIZE_NEAREST_NEIGHBOR,
+ * MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND, SPACE_TO_BATCH_ND (unpadded),
+ * BROADCAST_TO. Exact by construction: it only moves bytes. */
 #ifndef AOT_GATHER_H
 #define AOT_GATHER_H
 #include <stdint.h>

@@ -27,7 +27,6 @@ MISSING: dict[str, str] = {
     "EXP": "no AOT kernel yet",
     "EXPAND_DIMS": "no AOT kernel yet",
     "FILL": "no AOT kernel yet",
-    "GATHER_ND": "no AOT kernel yet",
     "GREATER": "no AOT kernel yet",
     "GREATER_EQUAL": "no AOT kernel yet",
     "HARD_SWISH": "no AOT kernel yet",

@@ -201,6 +201,25 @@ def _gather_op(c: Ctx) -> Step:
     return _gather(c, x, out, axes)
 
 
+def _gather_nd(c: Ctx) -> Step:
+    """GATHER_ND with constant indices [..., k]: each index row picks the slice x[i0, ..., ik-1]."""
+    x, out = c.t(0), c.out()
+    idx_t = c.t(1)
+    if not idx_t.is_constant:
+        raise c.fail("indices computed at run time (only constant indices are lowered)")
+    idx = np.asarray(c.const(idx_t, idx_t.dtype)).astype(np.int64)
+    k = idx.shape[-1] if idx.ndim else 0
+    if idx.ndim < 1 or not 0 < k <= len(x.shape):
+        raise c.fail(f"indices {list(idx.shape)} for rank {len(x.shape)}")
+    rows = idx.reshape(-1, k)
+    if np.any(rows < 0) or np.any(rows >= np.array(x.shape[:k])):
+        raise c.fail(f"indices outside {list(x.shape[:k])} (TFLite Micro fails on them)")
+    if list(out.shape) != list(idx.shape[:-1]) + list(x.shape[k:]):
+        raise c.fail(f"output {list(out.shape)} for indices {list(idx.shape)}")
+    st = _strides(x.shape)
+    return _gather(c, x, out, [rows @ np.array(st[:k], np.int64)] + _dense_axes(x.shape[k:], st[k:]))
+
+
 def nearest_index(out_i: int, in_size: int, out_size: int, align: bool, half: bool) -> int:
     """TFLM's GetNearestNeighbor (reference/resize_nearest_neighbor.h) in its float32 arithmetic:
     scale in float32, (i + offset) * scale rounded half away from zero (align_corners) or floored."""
@@ -421,6 +440,7 @@ OPS = (
     Op("STRIDED_SLICE", _strided_slice, ("gather",)),
     Op("REVERSE_V2", _reverse, ("gather",)),
     Op("GATHER", _gather_op, ("gather",)),
+    Op("GATHER_ND", _gather_nd, ("gather",)),
     Op("RESIZE_NEAREST_NEIGHBOR", _resize_nearest, ("gather",)),
     Op("MIRROR_PAD", _mirror_pad, ("gather",)),
     Op("DEPTH_TO_SPACE", _depth_to_space, ("gather",)),
