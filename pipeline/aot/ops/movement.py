@@ -3,8 +3,8 @@
 Each op only moves bytes, so each kernel is exact by construction; what must match TFLite Micro is
 which input element lands where, and that is computed here at build time as TFLM computes it
 (strided-slice start/stop clamping, nearest-neighbour source index in float32, mirror-pad index).
-Most ops become one per-axis table gather (firmware/kernels/gather.c): output axis k contributes
-tab_k[i_k] to the input offset. SPLIT / SPLIT_V / UNPACK write all their outputs in one step
+Most ops become one per-axis gather (firmware/kernels/gather.c): output axis k contributes
+i_k * step_k (an arithmetic axis) or tab_k[i_k] (a table built here) to the input offset. SPLIT / SPLIT_V / UNPACK write all their outputs in one step
 (split.c); PACK is CONCATENATION's kernel (stacking along axis a = concatenating [outer][inner] rows).
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _collapse(axes: list[np.ndarray]) -> list[np.ndarray]:
     out = [axes[0]]
     for a in axes[1:]:
         merged = (out[-1][:, None] + a[None, :]).reshape(-1)
-        if _linear(out[-1]) and _linear(a) and _linear(merged):
+        if _linear(merged):
             out[-1] = merged
         else:
             out.append(a)
@@ -86,11 +86,18 @@ def _gather(c: Ctx, x, out, axes: list[np.ndarray]) -> Step:
     if len(axes) > RANK:
         raise c.fail(f"the movement needs {len(axes)} axes after merging, the kernel has {RANK}")
     axes = [np.zeros(1, np.int64)] * (RANK - len(axes)) + axes
+    base = sum(int(a[0]) for a in axes)
+    axes = [a - a[0] for a in axes]
     inner = axes[-1]
     run = int(inner.size == 1 or bool(np.all(np.diff(inner) == 1)))
-    tab = np.concatenate(axes) * elem
-    return Step(c.op.index, c.op.op, "gather", [x.index], [out.index],
-                dict(shape=[int(a.size) for a in axes], elem=elem, run=run),
+    tabled = [not _linear(a) for a in axes]
+    step = [0 if t or a.size < 2 else int(a[1]) * elem for a, t in zip(axes, tabled)]
+    tabs = [a * elem for a, t in zip(axes, tabled) if t]
+    params = dict(shape=[int(a.size) for a in axes], step=step, base=base * elem, elem=elem, run=run,
+                  tabled=sum(1 << k for k, t in enumerate(tabled) if t))
+    # a kernel without tables still gets a one-entry array: the struct's `tab` field is always set
+    tab = np.concatenate(tabs) if tabs else np.zeros(1, np.int64)
+    return Step(c.op.index, c.op.op, "gather", [x.index], [out.index], params,
                 consts=[Const(c.cname("tab"), "int32_t", tab)])
 
 
