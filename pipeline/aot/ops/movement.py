@@ -424,15 +424,13 @@ def _pack(c: Ctx) -> Step:
     CONCATENATION of rows of prod(S[a:]) elements."""
     out = c.out()
     ins = [c.t(k) for k in range(len(c.op.inputs))]
-    if out.dtype != "int8":
-        raise c.fail(f"output is {out.dtype} (CONCATENATION's kernel moves int8)")
-    _same_q(c, out, ins)
+    elem = _same_q(c, out, ins)     # aot_concat counts bytes
     rank = len(out.shape)
     axis = c.op.options.get("axis", 0) % rank
     shape = list(ins[0].shape)
     if any(list(t.shape) != shape for t in ins) or list(out.shape) != shape[:axis] + [len(ins)] + shape[axis:]:
         raise c.fail(f"inputs {[list(t.shape) for t in ins]} do not stack to {list(out.shape)} on axis {axis}")
-    inner = math.prod(shape[axis:])
+    inner = math.prod(shape[axis:]) * elem
     return Step(c.op.index, c.op.op, "concat", [t.index for t in ins], [out.index],
                 dict(outer=math.prod(shape[:axis]), inner=[inner] * len(ins)))
 
