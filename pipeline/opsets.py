@@ -23,8 +23,8 @@ LITERT_OPS: frozenset[str] = frozenset(
 
 # What usually produces an op, and what to do about it.
 _HINTS = {
-    "TRANSPOSE": "usually a Flatten of an NCHW feature map before a Linear layer; end the feature "
-                 "extractor with global average pooling (AdaptiveAvgPool) instead of Flatten",
+    "TRANSPOSE": "usually a Flatten of an NCHW feature map before a Linear layer (Cortex-M runs it); "
+                 "global average pooling (AdaptiveAvgPool) instead of Flatten avoids it",
     "TANH": "replace Tanh with ReLU/ReLU6 or Sigmoid (LOGISTIC is supported)",
     "HARD_SWISH": "replace Hardswish with ReLU/ReLU6",
     "GELU": "replace GELU with ReLU",
@@ -33,11 +33,11 @@ _HINTS = {
     "RELU6": "a ReLU6 that could not be fused; put it directly after a Conv/Linear layer",
     "LEAKY_RELU": "replace LeakyReLU with ReLU",
     "PRELU": "replace PReLU with ReLU",
-    "RESIZE_BILINEAR": "avoid Upsample/interpolate in the model",
-    "RESIZE_NEAREST_NEIGHBOR": "avoid Upsample/interpolate in the model",
-    "STRIDED_SLICE": "avoid tensor slicing/indexing inside forward()",
-    "SLICE": "avoid tensor slicing/indexing inside forward()",
-    "GATHER": "avoid indexing with tensors inside forward()",
+    "RESIZE_BILINEAR": "use nearest-neighbour Upsample/interpolate (Cortex-M runs it) or none",
+    "RESIZE_NEAREST_NEIGHBOR": "Upsample/interpolate(mode='nearest'); Cortex-M runs it",
+    "STRIDED_SLICE": "tensor slicing inside forward(); Cortex-M runs it",
+    "SLICE": "tensor slicing inside forward(); Cortex-M runs it",
+    "GATHER": "indexing with tensors inside forward(); Cortex-M runs it with constant indices",
     "SUB": "fold the subtraction into the input normalisation or a bias",
     "DIV": "fold the division into the input normalisation or a weight",
     "BATCH_MATMUL": "use nn.Linear (FULLY_CONNECTED) instead of matmul between activations",

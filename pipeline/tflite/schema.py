@@ -110,6 +110,31 @@ def _reshape(t: Table) -> dict:
     return {"new_shape": tuple(t.scalars(0, "i32", "ReshapeOptions.new_shape"))}
 
 
+def _block(t: Table) -> dict:
+    return {"block_size": t.scalar(0, "i32", 0)}
+
+
+def _strided_slice(t: Table) -> dict:
+    names = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
+    return {**{n: t.scalar(k, "i32", 0) for k, n in enumerate(names)}, "offset": t.scalar(5, "bool", False)}
+
+
+# The data-movement ops' options (pipeline/aot/ops/movement.py), by BuiltinOptions union type.
+_MOVEMENT_OPTIONS = {
+    19: ("SpaceToDepthOptions", _block),
+    23: ("GatherOptions", lambda t: {"axis": t.scalar(0, "i32", 0), "batch_dims": t.scalar(1, "i32", 0)}),
+    32: ("StridedSliceOptions", _strided_slice),
+    35: ("SplitOptions", lambda t: {"num_splits": t.scalar(0, "i32", 0)}),
+    59: ("PackOptions", lambda t: {"values_count": t.scalar(0, "i32", 0), "axis": t.scalar(1, "i32", 0)}),
+    64: ("UnpackOptions", lambda t: {"num": t.scalar(0, "i32", 0), "axis": t.scalar(1, "i32", 0)}),
+    74: ("ResizeNearestNeighborOptions", lambda t: {"align_corners": t.scalar(0, "bool", False),
+                                                    "half_pixel_centers": t.scalar(1, "bool", False)}),
+    77: ("MirrorPadOptions", lambda t: {"mode": _enum(t, 0, ("REFLECT", "SYMMETRIC"), "mirror pad mode")}),
+    79: ("SplitVOptions", lambda t: {"num_splits": t.scalar(0, "i32", 0)}),
+    94: ("DepthToSpaceOptions", _block),
+}
+
+
 # BuiltinOptions union type -> (options name, parser). Unlisted types parse to {}.
 OPTION_PARSERS = {
     1: ("Conv2DOptions", _conv),
@@ -123,6 +148,7 @@ OPTION_PARSERS = {
     21: ("MulOptions", lambda t: {"fused_activation": _act(t, 0)}),
     22: ("PadOptions", lambda t: {}),
     27: ("ReducerOptions", lambda t: {"keep_dims": t.scalar(0, "bool", False)}),
+    **_MOVEMENT_OPTIONS,
 }
 
 

@@ -8,8 +8,9 @@ from typing import Callable
 @dataclass(frozen=True)
 class Kernel:
     """One C kernel as the generated model calls it.
-    call: "unary" f(&p, in, out) / "binary" f(&p, a, b, out) / "list" f(&p, ins[], out), the
-    template's generic blocks; "custom": aot_model.c.j2 has its own block (conv, add, ...)."""
+    call: "unary" f(&p, in, out) / "binary" f(&p, a, b, out) / "list" f(&p, ins[], out) / "many"
+    f(&p, in, outs[]) (one step writes every output of a multi-output op), the template's generic
+    blocks; "custom": aot_model.c.j2 has its own block (conv, add, ...)."""
     name: str                   # Step.kernel
     func: str                   # C function
     struct: str | None          # C parameter struct type (op<N>_p), None for none
