@@ -169,7 +169,7 @@ def convert(inp, out, seed: int = 0, samples: int = 24, int8_io: bool = True) ->
     """Full-int8 conversion (int8 in/out) with a seeded representative dataset."""
     model = keras3().Model(inp, out)
     ins = inp if isinstance(inp, list) else [inp]
-    shapes = [tuple(int(d) for d in i.shape) for i in ins]
+    shapes = [tuple(1 if d is None else int(d) for d in i.shape) for i in ins]   # a free batch: 1
     rng = np.random.default_rng(seed)
     return convert_model(model, [[rng.normal(0, 1, s).astype(np.float32) for s in shapes] for _ in range(samples)],
                          int8_io)

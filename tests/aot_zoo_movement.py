@@ -86,5 +86,19 @@ def _stacks():
     return inp, [st, st2, bt, tr, nd]
 
 
-ZOO: dict[str, Callable] = {"movement_slices": _slices, "movement_gathers": _gathers,
+def _free_batch():
+    """A free batch dimension (Input without batch_size): the converter computes the Flatten's
+    target shape at run time, SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE, as in MobileNetV3's head
+    (dead code for the engine, pipeline/aot/compile/lower.py _shape_only), and a SHAPE output."""
+    import aot_zoo
+    L = _keras().layers
+    x = inp = L.Input((6, 5, 3))
+    import tensorflow as tf
+    x = L.Conv2D(4, 3, padding="same", **aot_zoo._init(231))(x)
+    shape = _tf_lambda(lambda v: tf.shape(v), "shape")(x)          # a live SHAPE: an int32 output
+    x = L.Reshape((-1,))(x)
+    return inp, [L.Dense(5, **aot_zoo._init(233))(x), shape]
+
+
+ZOO: dict[str, Callable] = {"movement_free_batch": _free_batch, "movement_slices": _slices, "movement_gathers": _gathers,
                             "movement_stacks": _stacks}

@@ -47,7 +47,6 @@ MISSING: dict[str, str] = {
     "RESIZE_BILINEAR": "no AOT kernel yet",
     "RSQRT": "no AOT kernel yet",
     "SELECT_V2": "no AOT kernel yet",
-    "SHAPE": "the stock converter constant-folds it when shapes are static, so no zoo model can hold it",
     "SQUARED_DIFFERENCE": "no AOT kernel yet",
     "SQUEEZE": "the stock converter rewrites it to RESHAPE when shapes are static (tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), so no zoo model can hold it",
     "SUB": "no AOT kernel yet",

@@ -17,7 +17,10 @@ def lower(model: TFLiteModel) -> list[Step]:
     if model.subgraph_count != 1:
         raise PipelineError(f"the AOT engine supports single-subgraph models; this one has {model.subgraph_count}")
     steps = []
+    dead = _shape_only(model)
     for op in model.operators:
+        if op.index in dead:
+            continue
         entry = TABLE.get(op.op)
         if entry is None:
             raise PipelineError(f"operator {op.index} ({op.op}) is not supported by the AOT engine "
@@ -31,6 +34,27 @@ def lower(model: TFLiteModel) -> list[Step]:
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as err:
             raise c.fail(f"unexpected tensor layout ({type(err).__name__}: {err})") from None
     return _fold_pads(model, steps)
+
+
+def _shape_only(model: TFLiteModel) -> set[int]:
+    """Operators whose outputs are read only as a RESHAPE's shape operand (input 1), directly or
+    through other such operators, and are no model output. The engine knows every shape at build
+    time and RESHAPE ignores that operand, so they are dead code: a Keras model with a free batch
+    dimension computes its Flatten target at run time (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE,
+    MobileNetV3's head), which would cost three steps and their buffers."""
+    readers: dict[int, list[tuple[int, str, int]]] = {}
+    for op in model.operators:
+        for slot, t in enumerate(op.inputs):
+            readers.setdefault(t, []).append((op.index, op.op, slot))
+    dead: set[int] = set()
+    for op in reversed(model.operators):      # operators are in execution order
+        if op.op == "RESHAPE" or not op.outputs:
+            continue
+        if all(t not in model.outputs and readers.get(t) and
+               all((name == "RESHAPE" and slot == 1) or index in dead for index, name, slot in readers[t])
+               for t in op.outputs):
+            dead.add(op.index)
+    return dead
 
 
 def _fold_pads(model: TFLiteModel, steps: list[Step]) -> list[Step]:

@@ -435,11 +435,27 @@ def _pack(c: Ctx) -> Step:
                 dict(outer=math.prod(shape[:axis]), inner=[inner] * len(ins)))
 
 
+def _shape(c: Ctx) -> Step:
+    """SHAPE of a tensor whose shape the model fixes (a free batch dimension converts as 1): an int32
+    constant. Keras models with a free batch dimension (MobileNetV3's head) compute their RESHAPE
+    target as SHAPE -> STRIDED_SLICE -> PACK."""
+    x, out = c.t(0), c.out()
+    if out.dtype != "int32":
+        raise c.fail(f"output is {out.dtype}; the constant kernel writes the int32 shape")
+    if out.size != len(x.shape):
+        raise c.fail(f"output has {out.size} elements for a rank-{len(x.shape)} input")
+    values = np.array(x.shape, dtype=np.int64)
+    return Step(c.op.index, c.op.op, "constant", [x.index], [out.index], dict(bytes=4 * values.size),
+                [Const(c.cname("data"), "int32_t", values)])
+
+
 KERNELS = (
+    Kernel("constant", "aot_constant", "aot_constant_t", "constant.c", header="constant.h"),
     Kernel("gather", "aot_gather_axes", "aot_gather_t", "gather.c", header="gather.h"),
     Kernel("split", "aot_split", "aot_split_t", "split.c", call="many", header="split.h"),
 )
 OPS = (
+    Op("SHAPE", _shape, ("constant",)),
     Op("TRANSPOSE", _transpose, ("gather",)),
     Op("SLICE", _slice, ("gather",)),
     Op("STRIDED_SLICE", _strided_slice, ("gather",)),
