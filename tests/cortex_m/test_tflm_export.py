@@ -205,8 +205,8 @@ def test_exported_board_support_compiles(zoo_models, host_min, targets, tmp_path
 
 
 def test_unsupported_op_fails_clearly(reject_models, targets, tmp_path):
-    data = reject_models["unsupported_tanh"].read_bytes()
-    with pytest.raises(PipelineError, match=r"op TANH at operator #1 .*hint: replace Tanh") as err:
+    data = reject_models["unsupported_exp"].read_bytes()
+    with pytest.raises(PipelineError, match=r"op EXP at operator #1 .*hint: TFLite Micro's EXP kernel is float32 only") as err:
         tflm_export.export(data, targets.get("nucleo-f746zg"), tmp_path / "proj", host_min=1)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "proj").exists()
@@ -244,9 +244,9 @@ def test_adapter_package_writes_the_project_atomically(zoo_models, targets, tmp_
 
 def test_adapter_package_unsupported_op_writes_nothing(reject_models, targets, tmp_path):
     dest = tmp_path / "tflm-app"
-    with pytest.raises(PipelineError, match="TANH"):
-        cortex_m.package(_ctx(targets, tmp_path, reject_models["unsupported_tanh"], tflm_dir=str(dest)),
-                         _inputs(tmp_path, reject_models["unsupported_tanh"]))
+    with pytest.raises(PipelineError, match="EXP"):
+        cortex_m.package(_ctx(targets, tmp_path, reject_models["unsupported_exp"], tflm_dir=str(dest)),
+                         _inputs(tmp_path, reject_models["unsupported_exp"]))
     assert not dest.exists()
 
 

@@ -1,7 +1,37 @@
-"""Elementwise int8 -> int8 ops whose output is a function of the input code alone (activations, ABS, NEG, ...)."""
+"""Elementwise int8 -> int8 ops whose output is a function of the input code alone (activations, ABS,
+RSQRT): one 256-byte table per operator (firmware/kernels/lut.c), the table computed at build
+time by TFLite Micro's own kernel (lut_table.py), so every op here is bit-exact by construction,
+including where TFLM differs from the TFLite spec."""
 from __future__ import annotations
 
+from ..compile.step import Const, Ctx, Step
+from .lut_table import tflm_table
 from .spec import Kernel, Op
 
-KERNELS: tuple[Kernel, ...] = ()
-OPS: tuple[Op, ...] = ()
+
+def _per_tensor(c: Ctx, t) -> None:
+    if t.quantization.scale.size != 1:
+        raise c.fail(f"tensor '{t.name}' is quantized per channel ({t.quantization.scale.size} scales)")
+
+
+def _lut(c: Ctx) -> Step:
+    if len(c.op.inputs) != 1:
+        raise c.fail(f"{len(c.op.inputs)} inputs, expected 1")
+    x, out = c.act(c.t(0)), c.act(c.out())
+    if tuple(x.shape) != tuple(out.shape):
+        raise c.fail(f"output shape {list(out.shape)} differs from input shape {list(x.shape)}")
+    _per_tensor(c, x)
+    _per_tensor(c, out)
+    table = tflm_table(c, x, out)
+    return Step(c.op.index, c.op.op, "lut", [x.index], [out.index], dict(n=x.size),
+                consts=[Const(c.cname("table"), "int8_t", table)])
+
+
+KERNELS = (Kernel("lut", "aot_lut_s8", "aot_lut_t", "lut.c", inplace=True, header="lut.h"),)
+
+# By how often ordinary models use them: standalone ReLU/ReLU6 (after a concatenation or an add
+# the converter cannot fuse), HARD_SWISH (MobileNetV3), LEAKY_RELU (detection heads, GANs), TANH
+# (GRU/LSTM gates written as layers), then ELU, RSQRT (normalisations), ABS. Not EXP or NEG: TFLM's
+# kernels for them are float32 only (pipeline/aot/ops/tflm.py).
+OPS = tuple(Op(name, _lut, ("lut",)) for name in (
+    "RELU", "RELU6", "HARD_SWISH", "LEAKY_RELU", "TANH", "ELU", "RSQRT", "ABS"))
