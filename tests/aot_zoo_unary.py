@@ -34,18 +34,29 @@ def _math():
     return inp, [ops.tanh(d), ops.rsqrt(ops.abs(d) + 0.25), ops.abs(e)]
 
 
-def _elu() -> bytes:
-    """int8 ELU, built by hand: Keras' ELU stays float32 through the stock int8 converter, but
-    TFLite Micro has an int8 ELU kernel (a LUT built in its Prepare). Input zero point 3, output
-    scale 0.04 / zero point -5; 350 elements."""
+def _one_op(op: str, out: str) -> bytes:
+    """A one-operator model built by hand: int8 input (1, 5, 70), scale 0.05 / zero point 3; an
+    int8 output has scale 0.04 / zero point -5."""
     import numpy as np
 
     from pipeline.aot.ops.lut_table import one_op_model
     from pipeline.tflite import BUILTIN_OPS, Operator, Quantization, Tensor
     q = lambda s, z: Quantization(np.array([s], np.float32), np.array([z]), 0)  # noqa: E731
     x = Tensor(0, "x", (1, 5, 70), "int8", 0, None, q(0.05, 3))
-    y = Tensor(1, "y", (1, 5, 70), "int8", 0, None, q(0.04, -5))
-    return one_op_model(Operator(0, "ELU", BUILTIN_OPS.index("ELU"), 1, (0,), (1,)), {}, x, y, pad=4096)
+    y = Tensor(1, "y", (1, 5, 70), out, 0, None, q(0.04, -5) if out == "int8" else None)
+    return one_op_model(Operator(0, op, BUILTIN_OPS.index(op), 1, (0,), (1,)), {}, x, y, pad=4096)
 
 
-ZOO: dict[str, Callable] = {"unary_activations": _activations, "unary_math": _math, "unary_elu": _elu}
+def _elu() -> bytes:
+    """int8 ELU: Keras' ELU stays float32 through the stock int8 converter, but TFLite Micro has
+    an int8 ELU kernel (a LUT built in its Prepare)."""
+    return _one_op("ELU", "int8")
+
+
+def _cast() -> bytes:
+    """CAST int8 -> float32 (TFLM casts the raw code): float outputs through the 4-byte table."""
+    return _one_op("CAST", "float32")
+
+
+ZOO: dict[str, Callable] = {"unary_activations": _activations, "unary_math": _math, "unary_elu": _elu,
+                            "unary_cast": _cast}

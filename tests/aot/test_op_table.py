@@ -21,7 +21,6 @@ MISSING: dict[str, str] = {
     "BATCH_MATMUL": "no AOT kernel yet",
     "BATCH_TO_SPACE_ND": "no AOT kernel yet",
     "BROADCAST_TO": "no AOT kernel yet",
-    "CAST": "no AOT kernel yet",
     "DEPTH_TO_SPACE": "no AOT kernel yet",
     "DIV": "no AOT kernel yet",
     "EQUAL": "no AOT kernel yet",

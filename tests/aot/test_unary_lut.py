@@ -13,10 +13,10 @@ from pipeline.tflite import BUILTIN_OPS, Operator, Quantization, Tensor
 from .exactness import host_mismatch
 
 
-def _model(op: str, shape=(1, 5, 70), x_q=(0.05, 3), y_q=(0.04, -5), options=None) -> bytes:
+def _model(op: str, shape=(1, 5, 70), x_q=(0.05, 3), y_q=(0.04, -5), options=None, out="int8") -> bytes:
     q = lambda s, z: Quantization(np.array([s], np.float32), np.array([z]), 0)  # noqa: E731
     x = Tensor(0, "x", shape, "int8", 0, None, q(*x_q))
-    y = Tensor(1, "y", shape, "int8", 0, None, q(*y_q))
+    y = Tensor(1, "y", shape, out, 0, None, q(*y_q) if out == "int8" else None)
     return one_op_model(Operator(0, op, BUILTIN_OPS.index(op), 1, (0,), (1,)), options or {}, x, y, pad=4096)
 
 
@@ -49,3 +49,32 @@ def test_rsqrt_codes_tflm_refuses_take_the_nearest_accepted_one():
 def test_int8_ops_tflm_runs_only_on_float_are_refused(op, why):
     with pytest.raises(PipelineError, match=rf"operator 0 \({op}\) is not supported .*{why}"):
         compile_model(_model(op))
+
+
+def test_relu6_does_not_rescale_but_relu_does():
+    """TFLM's int8 RELU6 clamps the input code to [zero point, code of 6.0] in the INPUT's
+    quantization and ignores the output's (the TFLite spec would rescale); its RELU rescales. The
+    zoo model unary_activations shows it: operator 4 (RELU6 after a CONCATENATION) has input
+    0.078 / -10 and output 0.0235 / -128, and TFLM's output codes are clamp(x, -10, 67)."""
+    codes = np.arange(-128, 128)
+    x_q, y_q = (0.05, 3), (0.02, -100)
+    assert np.array_equal(_table(_model("RELU6", x_q=x_q, y_q=y_q)), np.clip(codes, 3, 3 + round(6 / 0.05)))
+    relu = _table(_model("RELU", x_q=x_q, y_q=y_q))
+    assert relu[0] == -100 and relu[128 + 3 + 20] == round(20 * 0.05 / 0.02) - 100
+
+
+@pytest.mark.parametrize("out", ["int16", "int32", "float32"])
+def test_cast_is_bit_exact_on_the_host(out, host_build_dir):
+    """TFLM casts the raw code (-128 -> -128.0), not the dequantized value."""
+    data = _model("CAST", out=out)
+    c = compile_model(data)
+    assert [s.kernel for s in c.steps] == ["lut_wide"]
+    bits = np.asarray(c.steps[0].consts[0].values, dtype=np.int32)
+    want = np.arange(-128, 128).astype(out)
+    assert np.array_equal(bits.view(np.float32) if out == "float32" else bits, want)
+    assert host_mismatch(c, data, host_build_dir) is None
+
+
+def test_cast_to_int8_is_refused():
+    with pytest.raises(PipelineError, match=r"operator 0 \(CAST\) .*to int8"):
+        compile_model(_model("CAST", out="int8"))

@@ -33,16 +33,20 @@ def _leaky_relu(S, options: dict):
 OPTIONS = {"LEAKY_RELU": _leaky_relu}
 
 
+_TYPES = {"int8": "INT8", "int16": "INT16", "int32": "INT32", "float32": "FLOAT32"}
+
+
 def _tensor(S, t: Tensor):
     out = S.TensorT()
     out.name = t.name.encode() if t.name else b""
     out.shape = np.array(t.shape, dtype=np.int32)
-    out.type = S.TensorType.INT8
+    out.type = getattr(S.TensorType, _TYPES[t.dtype])
     out.buffer = 0
-    q = S.QuantizationParametersT()
-    q.scale = np.asarray(t.quantization.scale, dtype=np.float32)
-    q.zeroPoint = np.asarray(t.quantization.zero_point, dtype=np.int64)
-    out.quantization = q
+    if t.quantization is not None:
+        q = S.QuantizationParametersT()
+        q.scale = np.asarray(t.quantization.scale, dtype=np.float32)
+        q.zeroPoint = np.asarray(t.quantization.zero_point, dtype=np.int64)
+        out.quantization = q
     return out
 
 
@@ -70,25 +74,25 @@ def one_op_model(op, options: dict, x: Tensor, y: Tensor, pad: int = 0) -> bytes
     return bytes(b.Output())
 
 
-def _run(c, it, shape: tuple, xs: np.ndarray) -> np.ndarray:
+def _run(c, it, shape: tuple, xs: np.ndarray, dtype: np.dtype) -> np.ndarray:
     it.set_input(xs.astype(np.int8).reshape(shape), 0)
     it.invoke()
     got = np.array(it.get_output(0))
-    if got.dtype != np.int8 or got.size != xs.size:
-        raise c.fail(f"TFLite Micro's output is {got.dtype}[{got.size}], expected int8[{xs.size}]")
+    if got.dtype != dtype or got.size != xs.size:
+        raise c.fail(f"TFLite Micro's output is {got.dtype}[{got.size}], expected {dtype}[{xs.size}]")
     return got.reshape(-1)
 
 
-def _per_code(c, it, shape: tuple, n: int) -> np.ndarray:
+def _per_code(c, it, shape: tuple, n: int, dtype: np.dtype) -> np.ndarray:
     """Codes one at a time, for an op whose Eval fails on some inputs: TFLM's int8 RSQRT returns an
     error for any input below its zero point ("Rsqrt is only defined for positive values"), so an
     inference that meets one fails as a whole and there is no output to match. A kernel has no error
     path, so such a code gets the output of the nearest code TFLM accepts (for RSQRT: the input
     zero point's, 1/sqrt(0) saturated)."""
-    table, ok = np.zeros(256, dtype=np.int8), np.zeros(256, dtype=bool)
+    table, ok = np.zeros(256, dtype=dtype), np.zeros(256, dtype=bool)
     for k in range(256):
         try:
-            got = _run(c, it, shape, np.full(n, k - 128))
+            got = _run(c, it, shape, np.full(n, k - 128), dtype)
         except RuntimeError:
             continue
         if np.any(got != got[0]):
@@ -102,22 +106,23 @@ def _per_code(c, it, shape: tuple, n: int) -> np.ndarray:
 
 
 def tflm_table(c, x: Tensor, y: Tensor) -> np.ndarray:
-    """int8[256]: entry k is TFLM's output for input code k - 128 (c: the operator's Ctx)."""
+    """y.dtype[256] (int8 for the activations, int16/int32/float32 for CAST): entry k is TFLM's
+    output for input code k - 128 (c: the operator's Ctx)."""
     _, rt = _schema()
-    n = max(x.size, 1)
+    n, dtype = max(x.size, 1), np.dtype(y.dtype)
     try:
         # the binding's default arena is 10x the model's bytes, too small for a one-op model
-        it = rt.Interpreter.from_bytes(one_op_model(c.op, c.op.options, x, y), arena_size=4 * n + (64 << 10))
+        it = rt.Interpreter.from_bytes(one_op_model(c.op, c.op.options, x, y), arena_size=8 * n + (64 << 10))
     except Exception as err:  # the binding raises RuntimeError / ValueError; TFLM prints why on stderr
         # e.g. EXP: TFLM's kernel is float32 only, its Prepare fails with "INT8 != FLOAT32"
         raise c.fail(f"TFLite Micro cannot run it with these int8 tensors ({type(err).__name__}: {err})") from None
     codes = [(np.arange(n) + r * n) % 256 for r in range(-(-256 // n))]
     try:
-        outs = [_run(c, it, x.shape, k - 128) for k in codes]
+        outs = [_run(c, it, x.shape, k - 128, dtype) for k in codes]
     except RuntimeError:
-        return _per_code(c, it, x.shape, n)
+        return _per_code(c, it, x.shape, n, dtype)
     k, v = np.concatenate(codes), np.concatenate(outs)
-    table = np.zeros(256, dtype=np.int8)
+    table = np.zeros(256, dtype=dtype)
     table[k] = v
     if not np.array_equal(table[k], v):
         raise c.fail("not elementwise: the same input code gave different outputs at different positions")
