@@ -78,3 +78,20 @@ def test_cast_is_bit_exact_on_the_host(out, host_build_dir):
 def test_cast_to_int8_is_refused():
     with pytest.raises(PipelineError, match=r"operator 0 \(CAST\) .*to int8"):
         compile_model(_model("CAST", out="int8"))
+
+
+def test_a_wrong_table_entry_is_caught(host_build_dir):
+    """The comparison can fail: the entry of one code the input holds, off by one."""
+    from dataclasses import replace
+
+    from pipeline.aot.compile.codegen import render
+    from pipeline.aot.tflm.reference import random_inputs
+
+    data = _model("TANH", shape=(1, 256))
+    c = compile_model(data)
+    k = int(random_inputs(c.model, 0)[0].reshape(-1)[0]) + 128
+    table = np.array(c.steps[0].consts[0].values, dtype=np.int64)
+    table[k] += 1 if table[k] < 127 else -1
+    c.steps[0].consts[0].values = table
+    bad = replace(c, sources=render(c.model, c.steps, c.memory))
+    assert host_mismatch(bad, data, host_build_dir / "bad", seeds=range(1)) == (0, 0)
