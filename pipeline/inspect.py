@@ -89,7 +89,9 @@ def analyze(model_bytes: bytes, target=None, arena: bool = True, engine: str | N
         try:
             result["tflm_arena_bytes"] = tflm_min_arena(model_bytes)
         except PipelineError as err:
-            if arena_ram:
+            # an op TFLite Micro cannot run (e.g. its float32-only EXP on int8) also stops it
+            # loading the model: report that op as unsupported rather than fail on the arena
+            if arena_ram and all(o["supported"] for o in ops):
                 raise
             result["tflm_error"] = str(err)
     if target is not None:

@@ -25,13 +25,10 @@ LITERT_OPS: frozenset[str] = frozenset(
 _HINTS = {
     "TRANSPOSE": "usually a Flatten of an NCHW feature map before a Linear layer (Cortex-M runs it); "
                  "global average pooling (AdaptiveAvgPool) instead of Flatten avoids it",
-    "TANH": "replace Tanh with ReLU/ReLU6 or Sigmoid (LOGISTIC is supported)",
-    "HARD_SWISH": "replace Hardswish with ReLU/ReLU6",
+    "EXP": "TFLite Micro's EXP kernel is float32 only, so an int8 model cannot run it; move exp into "
+           "post-processing or use Sigmoid/Softmax (LOGISTIC, SOFTMAX are supported)",
+    "NEG": "TFLite Micro's NEG kernel is float32 only; fold the negation into the next layer's weights",
     "GELU": "replace GELU with ReLU",
-    "RELU": "a ReLU that could not be fused into the preceding conv/linear/add; put ReLU directly "
-            "after a Conv/Linear layer",
-    "RELU6": "a ReLU6 that could not be fused; put it directly after a Conv/Linear layer",
-    "LEAKY_RELU": "replace LeakyReLU with ReLU",
     "PRELU": "replace PReLU with ReLU",
     "RESIZE_BILINEAR": "use nearest-neighbour Upsample/interpolate (Cortex-M runs it) or none",
     "RESIZE_NEAREST_NEIGHBOR": "Upsample/interpolate(mode='nearest'); Cortex-M runs it",

@@ -148,6 +148,7 @@ OPTION_PARSERS = {
     21: ("MulOptions", lambda t: {"fused_activation": _act(t, 0)}),
     22: ("PadOptions", lambda t: {}),
     27: ("ReducerOptions", lambda t: {"keep_dims": t.scalar(0, "bool", False)}),
+    75: ("LeakyReluOptions", lambda t: {"alpha": t.scalar(0, "f32", 0.0)}),
     **_MOVEMENT_OPTIONS,
 }
 

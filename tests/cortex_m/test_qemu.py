@@ -74,8 +74,8 @@ def test_over_budget_is_a_link_error_with_both_numbers(zoo_models, targets, tmp_
 def test_unsupported_op_fails_at_build_time(reject_models, targets, tmp_path):
     from pipeline.adapters import cortex_m
     np.save(tmp_path / "x.npy", np.zeros((1, 8), np.int8))
-    with pytest.raises(PipelineError, match=r"operator 1 \(TANH\)"):
-        cortex_m.run_model(targets.get("cortex-m4"), reject_models["unsupported_tanh"], tmp_path / "x.npy",
+    with pytest.raises(PipelineError, match=r"operator 1 \(EXP\)"):
+        cortex_m.run_model(targets.get("cortex-m4"), reject_models["unsupported_exp"], tmp_path / "x.npy",
                            tmp_path / "y.npy", None, {})
     assert not (tmp_path / "y.npy").exists()
 

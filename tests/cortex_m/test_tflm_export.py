@@ -210,16 +210,22 @@ def tflm_lacks(reject_models, tmp_path):
     PyTorch Hardsigmoid), as a .tflite file."""
     from shared_helpers import with_op_replaced
     path = tmp_path / "relu_0_to_1.tflite"
-    path.write_bytes(with_op_replaced(reject_models["unsupported_tanh"].read_bytes(), "TANH", "RELU_0_TO_1"))
+    path.write_bytes(with_op_replaced(reject_models["unsupported_exp"].read_bytes(), "EXP", "RELU_0_TO_1"))
     return path
 
 
-def test_unsupported_op_fails_clearly(tflm_lacks, targets, tmp_path):
-    data = tflm_lacks.read_bytes()
-    with pytest.raises(PipelineError, match=r"op RELU_0_TO_1 at operator #1 .*hint: ") as err:
+def test_unsupported_op_fails_clearly(reject_models, targets, tmp_path):
+    data = reject_models["unsupported_exp"].read_bytes()
+    with pytest.raises(PipelineError, match=r"op EXP at operator #1 .*hint: TFLite Micro's EXP kernel is float32 only") as err:
         tflm_export.export(data, targets.get("nucleo-f746zg"), tmp_path / "proj", host_min=1)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "proj").exists()
+
+
+def test_an_op_tflm_lacks_fails_clearly(tflm_lacks, targets, tmp_path):
+    with pytest.raises(PipelineError, match=r"op RELU_0_TO_1 at operator #1 .*TFLite Micro has no kernel") as err:
+        tflm_export.export(tflm_lacks.read_bytes(), targets.get("nucleo-f746zg"), tmp_path / "proj", host_min=1)
+    assert "\n" not in str(err.value) and not (tmp_path / "proj").exists()
 
 
 def _inputs(tmp_path, model):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from shared_helpers import TanhNet
+from shared_helpers import ExpNet
 
 
 class _PoolCNN(nn.Module):
@@ -46,7 +46,7 @@ def _models():
         "cnn1d": ((1, 40), build_model(student_spec((1, 40), 10, "cnn1d", width_multiplier=0.5, depth=3))),
         "mlp": ((1, 40), build_model(student_spec((1, 40), 10, "mlp", width_multiplier=0.25, depth=2))),
         "poolcnn": ((1, 8, 8), _PoolCNN()),
-        "tanh": ((1, 8, 8), TanhNet()),
+        "exp": ((1, 8, 8), ExpNet()),
     }
 
 
@@ -59,7 +59,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Model]:
     for name, (shape, module) in _models().items():
         d = tmp_path_factory.mktemp(name)
         calib = rng.standard_normal((64, *shape)).astype(np.float32)
-        res = convert_torch(module.eval(), d, calib, shape, kind="host" if name == "tanh" else "cortex-m")
+        res = convert_torch(module.eval(), d, calib, shape, kind="host" if name == "exp" else "cortex-m")
         out[name] = Model(name, res.int8_path, res.int8_path.read_bytes())
         out[name + "_float"] = Model(name + "_float", res.float_path, res.float_path.read_bytes())
     return out

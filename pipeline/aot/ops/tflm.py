@@ -42,15 +42,17 @@ TFLM_OPS: dict[str, str] = {
 
 # Float-only, integer-only (int32/bool) or control-flow ops are left out: CEIL, COS, FLOOR,
 # FLOOR_DIV, FLOOR_MOD, LOG, ROUND, SIN, SQRT, SQUARE, L2_POOL_2D (float), LOGICAL_* (bool),
+# EXP and NEG (float32 only: the tflite_micro interpreter fails an int8 EXP in Prepare, "INT8 !=
+# FLOAT32", and an int8 NEG in Eval, "Type INT8 (9) not supported"),
 # BROADCAST_ARGS (int32 shapes), CUMSUM, IF, WHILE (subgraphs). EMBEDDING_LOOKUP takes int8
 # weights but produces float (hybrid). DEQUANTIZE/QUANTIZE/CAST convert int8 from/to other types.
 TFLM_INT8_OPS: frozenset[str] = frozenset({
     "ABS", "ADD", "ADD_N", "ARG_MAX", "ARG_MIN", "AVERAGE_POOL_2D", "BATCH_MATMUL", "BATCH_TO_SPACE_ND",
     "BROADCAST_TO", "CAST", "CONCATENATION", "CONV_2D", "DEPTH_TO_SPACE", "DEPTHWISE_CONV_2D",
-    "DEQUANTIZE", "DIV", "ELU", "EQUAL", "EXP", "EXPAND_DIMS", "FILL", "FULLY_CONNECTED", "GATHER",
+    "DEQUANTIZE", "DIV", "ELU", "EQUAL", "EXPAND_DIMS", "FILL", "FULLY_CONNECTED", "GATHER",
     "GATHER_ND", "GREATER", "GREATER_EQUAL", "HARD_SWISH", "L2_NORMALIZATION", "LEAKY_RELU", "LESS",
     "LESS_EQUAL", "LOGISTIC", "LOG_SOFTMAX", "MAXIMUM", "MAX_POOL_2D", "MEAN", "MINIMUM", "MIRROR_PAD",
-    "MUL", "NEG", "NOT_EQUAL", "PACK", "PAD", "PADV2", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN",
+    "MUL", "NOT_EQUAL", "PACK", "PAD", "PADV2", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN",
     "RELU", "RELU6", "RESHAPE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "REVERSE_V2", "RSQRT",
     "SELECT_V2", "SHAPE", "SLICE", "SOFTMAX", "SPACE_TO_BATCH_ND", "SPACE_TO_DEPTH", "SPLIT", "SPLIT_V",
     "SQUARED_DIFFERENCE", "SQUEEZE", "STRIDED_SLICE", "SUB", "SUM", "SVDF", "TANH", "TRANSPOSE",

@@ -42,7 +42,7 @@ from ...errors import PipelineError
 from ...opsets import hint
 from ...tflite import TFLiteModel, read_model
 from ..compile.codegen import FIRMWARE_DIR, TEMPLATES
-from ..ops.tflm import TFLM_OPS
+from ..ops.tflm import TFLM_INT8_OPS, TFLM_OPS
 
 TFLM_TEMPLATES = TEMPLATES / "tflm"
 
@@ -118,10 +118,13 @@ class TflmProject:
 def model_ops(model: TFLiteModel) -> list[str]:
     """Distinct ops in first-use order; an op the Cortex-M engines lack -> one-line PipelineError."""
     for o in model.operators:
-        if o.op not in RESOLVER_METHODS:
+        int8 = any(k >= 0 and model.tensor(k).dtype == "int8" for k in (*o.inputs, *o.outputs))
+        if o.op not in RESOLVER_METHODS or (int8 and o.op not in TFLM_INT8_OPS):
+            why = "TFLite Micro has no kernel for it" if o.op not in RESOLVER_METHODS else \
+                "TFLite Micro runs it only on non-int8 tensors"
             raise PipelineError(
                 f"TFLM export: op {o.op} at operator #{o.index} is not supported on cortex-m targets "
-                f"(supported: {', '.join(sorted(RESOLVER_METHODS))}); hint: {hint(o.op)}")
+                f"({why}); hint: {hint(o.op)}")
     return list(model.op_names)
 
 
