@@ -4,4 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-ZOO: dict[str, Callable] = {}
+
+def _upsample():
+    """A U-Net decoder step: TRANSPOSE_CONV stride 2 SAME with bias (3x3, odd output 9 from 5:
+    the padding's odd pixel) and VALID without bias (2x2)."""
+    from aot_zoo import _init, _layers
+    L = _layers()
+    x = inp = L.Input((5, 4, 3), batch_size=1)
+    a = L.Conv2DTranspose(4, 3, strides=2, padding="same", **_init(101))(x)
+    b = L.Conv2DTranspose(2, 2, strides=2, padding="valid", use_bias=False, **_init(103))(x)
+    c = L.Conv2DTranspose(3, (3, 2), strides=(2, 1), padding="valid", **_init(105))(a)
+    return inp, [a, b, c]
+
+
+def _attention():
+    """Attention's two activation x activation products (Q.K^T with adj_y, P.V), a constant
+    right-hand side with its own batch dim (stays BATCH_MATMUL; a 2-D constant becomes
+    FULLY_CONNECTED) and a batch dim that broadcasts."""
+    import numpy as np
+    from aot_zoo import _layers
+    from pipeline.keras_api import keras3
+    L, ops = _layers(), keras3().ops
+    q = inp_q = L.Input((2, 5, 8), batch_size=1)
+    k = inp_k = L.Input((2, 6, 8), batch_size=1)
+    s = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))               # [1, 2, 5, 6]
+    p = L.Softmax()(s)
+    v = ops.matmul(p, k)                                            # [1, 2, 5, 8]
+    w = np.random.default_rng(7).normal(0, 0.5, (2, 8, 3)).astype("float32")
+    c = ops.matmul(q, w)                                            # constant rhs [2, 8, 3]
+    k1 = inp_k1 = L.Input((1, 6, 8), batch_size=1)
+    b = ops.matmul(q, ops.transpose(k1, (0, 1, 3, 2)))              # rhs batch 1 broadcasts over 2
+    return [inp_q, inp_k, inp_k1], [v, c, b]
+
+
+ZOO: dict[str, Callable] = {"heavy_upsample": _upsample, "heavy_attention": _attention}

@@ -1,7 +1,109 @@
 """Ops with weights or state beyond a GEMM call: TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, L2_NORMALIZATION, LOG_SOFTMAX, SVDF, LSTM."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from ..compile import quant as Q
+from ..compile.step import Const, Ctx, Step, nhwc, sq
 from .spec import Kernel, Op
 
-KERNELS: tuple[Kernel, ...] = ()
-OPS: tuple[Op, ...] = ()
+
+def _transpose_conv(c: Ctx) -> Step:
+    """TFLM's int8 TRANSPOSE_CONV (firmware/kernels/transpose_conv.c). Inputs: output shape, filter
+    [out_c, k_h, k_w, in_c], input, optional int32 bias. TFLM requantizes with kTfLiteActNone (the
+    fused activation is not applied), so a model that fuses one is refused rather than run unlike TFLM."""
+    w, x, out = c.t(1), c.act(c.t(2)), c.act(c.out())
+    wd = c.const(w, "int8")
+    n, ih, iw, ic = nhwc(c, x)
+    on, oh, ow, oc = nhwc(c, out)
+    woc, kh, kw, wic = nhwc(c, w)
+    if (wic, woc, on) != (ic, oc, n):
+        raise c.fail(f"filter {list(w.shape)} does not match input {list(x.shape)} / output {list(out.shape)}")
+    o = c.op.options
+    if o.get("fused_activation", "NONE") != "NONE":
+        raise c.fail(f"fused activation {o['fused_activation']} (TFLM's int8 kernel ignores it)")
+    sh, sw = o["stride_h"], o["stride_w"]
+    if min(sh, sw) < 1:
+        raise c.fail(f"strides {sh}x{sw} must be >= 1")
+    wq = w.quantization
+    if wq is None or np.any(wq.zero_point != 0):
+        raise c.fail("filter must be symmetric int8 (zero point 0)")
+    scales = [Q.f64(s) for s in wq.scale]
+    if len(scales) not in (1, oc):
+        raise c.fail(f"{len(scales)} filter scales for {oc} channels")
+    in_s, in_zp = sq(x)
+    out_s, out_zp = sq(out)
+    ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in (scales * oc if len(scales) == 1 else scales)]
+    consts = [Const(c.cname("w"), "int8_t", wd.reshape(-1)),
+              Const(c.cname("mult"), "int32_t", np.array([m for m, _ in ms])),
+              Const(c.cname("shift"), "int32_t", np.array([s for _, s in ms]))]
+    b = c.opt_t(3)
+    if b is not None:
+        bias = c.const(b, "int32").reshape(-1)
+        if bias.size != oc:
+            raise c.fail(f"bias has {bias.size} values for {oc} output channels")
+        consts.append(Const(c.cname("bias"), "int32_t", bias))
+    # TFLM's padding: ComputePaddingHeightWidth with the OUTPUT size in the input's role
+    pad_h = Q.pad_before(oh, kh, sh, 1, Q.out_size(o["padding"], oh, kh, sh, 1))
+    pad_w = Q.pad_before(ow, kw, sw, 1, Q.out_size(o["padding"], ow, kw, sw, 1))
+    params = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, pad_h=pad_h, pad_w=pad_w, in_offset=-in_zp, out_offset=out_zp,
+                  act_min=-128, act_max=127)
+    return Step(c.op.index, c.op.op, "tconv", [x.index], [out.index], params, consts, n * ih * iw * ic * kh * kw * oc)
+
+
+def _batch_strides(dims: list[int], matrix: int) -> list[int]:
+    """Element stride of each of the three batch dims, 0 where the dim is 1 (it broadcasts)."""
+    return [0 if d == 1 else math.prod(dims[k + 1:]) * matrix for k, d in enumerate(dims)]
+
+
+def _batch_matmul(c: Ctx) -> Step:
+    """TFLM's int8 BATCH_MATMUL (firmware/kernels/batch_matmul.c): ranks 2..5, batch dims broadcast,
+    adj_x / adj_y; the right-hand side an activation (attention's Q.K^T, P.V) or a constant."""
+    lhs, rhs, out = c.act(c.t(0)), c.t(1), c.act(c.out())
+    rhs_const = rhs.is_constant
+    if not rhs_const:
+        c.act(rhs)
+    elif rhs.dtype != "int8" or rhs.quantization is None or rhs.quantization.scale.size != 1:
+        raise c.fail("constant right-hand side must be per-tensor int8")
+    if not (2 <= len(lhs.shape) <= 5 and 2 <= len(rhs.shape) <= 5):
+        raise c.fail(f"ranks {len(lhs.shape)} / {len(rhs.shape)} (TFLM supports 2..5)")
+    o = c.op.options
+    adj_x, adj_y = bool(o.get("adj_x")), bool(o.get("adj_y"))
+    ls, rs = [1] * (5 - len(lhs.shape)) + list(lhs.shape), [1] * (5 - len(rhs.shape)) + list(rhs.shape)
+    rows, depth = (ls[4], ls[3]) if adj_x else (ls[3], ls[4])
+    r_depth, cols = (rs[4], rs[3]) if adj_y else (rs[3], rs[4])
+    if r_depth != depth:
+        raise c.fail(f"inner dims {depth} / {r_depth} differ")
+    if any(a != b and 1 not in (a, b) for a, b in zip(ls[:3], rs[:3])):
+        raise c.fail(f"batch dims {ls[:3]} / {rs[:3]} do not broadcast")
+    batch = [max(a, b) for a, b in zip(ls[:3], rs[:3])]
+    if list(out.shape[-2:]) != [rows, cols] or out.size != math.prod(batch) * rows * cols:
+        raise c.fail(f"output {list(out.shape)} is not {batch} x {rows} x {cols}")
+    if depth > 33000:  # 255 * 255 * depth must stay below 2^31: the int32 accumulator
+        raise c.fail(f"depth {depth} can overflow the int32 accumulator")
+    (l_s, l_zp), (r_s, r_zp), (o_s, o_zp) = sq(lhs), sq(rhs), sq(out)
+    m, sh = Q.quantize_multiplier(l_s * r_s / o_s)
+    params = dict(batch=batch, lhs_b=_batch_strides(ls[:3], rows * depth), rhs_b=_batch_strides(rs[:3], depth * cols),
+                  rows=rows, cols=cols, depth=depth,
+                  lhs_si=1 if adj_x else depth, lhs_sk=rows if adj_x else 1,
+                  rhs_sk=1 if adj_y else cols, rhs_sj=depth if adj_y else 1,
+                  lhs_offset=-l_zp, rhs_offset=-r_zp, out_offset=o_zp, mult=m, shift=sh)
+    macs = math.prod(batch) * rows * cols * depth
+    if rhs_const:
+        consts = [Const(c.cname("rhs"), "int8_t", c.const(rhs, "int8").reshape(-1))]
+        return Step(c.op.index, c.op.op, "bmm_const", [lhs.index], [out.index], params, consts, macs)
+    return Step(c.op.index, c.op.op, "bmm", [lhs.index, rhs.index], [out.index], params, [], macs)
+
+
+KERNELS: tuple[Kernel, ...] = (
+    Kernel("tconv", "aot_tconv_s8", "aot_tconv_t", "transpose_conv.c", header="transpose_conv.h"),
+    Kernel("bmm", "aot_bmm_s8", "aot_bmm_t", "batch_matmul.c", call="binary", header="batch_matmul.h"),
+    Kernel("bmm_const", "aot_bmm_const_s8", "aot_bmm_t", "batch_matmul.c", header="batch_matmul.h"),
+)
+OPS: tuple[Op, ...] = (
+    Op("TRANSPOSE_CONV", _transpose_conv, ("tconv",)),
+    Op("BATCH_MATMUL", _batch_matmul, ("bmm", "bmm_const")),
+)
