@@ -14,7 +14,19 @@ def _upsample():
     a = L.Conv2DTranspose(4, 3, strides=2, padding="same", **_init(101))(x)
     b = L.Conv2DTranspose(2, 2, strides=2, padding="valid", use_bias=False, **_init(103))(x)
     c = L.Conv2DTranspose(3, (3, 2), strides=(2, 1), padding="valid", **_init(105))(a)
-    return inp, [a, b, c]
+    return inp, [a, b, c] + _resizes(c)
+
+
+def _resizes(x):
+    """RESIZE_BILINEAR in its three coordinate modes: half-pixel centers (what UpSampling2D and
+    Resizing emit), align_corners and neither (tf.compat.v1, through a Lambda)."""
+    import tensorflow as tf
+    from aot_zoo import _layers
+    L = _layers()
+    v1 = tf.compat.v1.image.resize_bilinear
+    return [L.UpSampling2D(interpolation="bilinear")(x), L.Resizing(7, 9)(x),
+            L.Lambda(lambda t: v1(t, (13, 5), align_corners=True))(x),
+            L.Lambda(lambda t: v1(t, (5, 3), align_corners=False, half_pixel_centers=False))(x)]
 
 
 def _attention():

@@ -50,7 +50,6 @@ MISSING: dict[str, str] = {
     "REDUCE_MIN": "no AOT kernel yet",
     "RELU": "no AOT kernel yet",
     "RELU6": "no AOT kernel yet",
-    "RESIZE_BILINEAR": "no AOT kernel yet",
     "RESIZE_NEAREST_NEIGHBOR": "no AOT kernel yet",
     "REVERSE_V2": "no AOT kernel yet",
     "RSQRT": "no AOT kernel yet",

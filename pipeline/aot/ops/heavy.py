@@ -98,12 +98,41 @@ def _batch_matmul(c: Ctx) -> Step:
     return Step(c.op.index, c.op.op, "bmm", [lhs.index, rhs.index], [out.index], params, [], macs)
 
 
+def _resize_bilinear(c: Ctx) -> Step:
+    """TFLM's int8 RESIZE_BILINEAR (ResizeBilinearInteger, firmware/kernels/resize_bilinear.c): the
+    values are interpolated as stored, so input and output must share scale and zero point."""
+    x, out = c.act(c.t(0)), c.act(c.out())
+    n, ih, iw, ch = nhwc(c, x)
+    on, oh, ow, och = nhwc(c, out)
+    if (on, och) != (n, ch) or min(oh, ow, ih, iw) < 1:
+        raise c.fail(f"output {list(out.shape)} does not resize input {list(x.shape)}")
+    size = c.const(c.t(1), "int32").reshape(-1)
+    if list(size) != [oh, ow]:
+        raise c.fail(f"size {list(size)} differs from the output's {oh}x{ow}")
+    if sq(x) != sq(out):
+        raise c.fail("input and output quantization differ (the int8 kernel does not rescale)")
+    o = c.op.options
+    align, half = bool(o.get("align_corners")), bool(o.get("half_pixel_centers"))
+    if align and half:
+        raise c.fail("align_corners and half_pixel_centers are both set")
+
+    def scale(i: int, out_n: int) -> int:   # TFLM's rounded ratio in 1/1024 units
+        if align and out_n > 1:
+            return ((1 << 10) * (i - 1) + (out_n - 1) // 2) // (out_n - 1)
+        return ((1 << 10) * i + out_n // 2) // out_n
+    params = dict(batches=n, in_h=ih, in_w=iw, c=ch, out_h=oh, out_w=ow, scale_h=scale(ih, oh),
+                  scale_w=scale(iw, ow), half_pixel=int(half))
+    return Step(c.op.index, c.op.op, "resize_bilinear", [x.index], [out.index], params)
+
+
 KERNELS: tuple[Kernel, ...] = (
     Kernel("tconv", "aot_tconv_s8", "aot_tconv_t", "transpose_conv.c", header="transpose_conv.h"),
     Kernel("bmm", "aot_bmm_s8", "aot_bmm_t", "batch_matmul.c", call="binary", header="batch_matmul.h"),
     Kernel("bmm_const", "aot_bmm_const_s8", "aot_bmm_t", "batch_matmul.c", header="batch_matmul.h"),
+    Kernel("resize_bilinear", "aot_resize_bilinear_s8", "aot_resize_t", "resize_bilinear.c", header="resize_bilinear.h"),
 )
 OPS: tuple[Op, ...] = (
     Op("TRANSPOSE_CONV", _transpose_conv, ("tconv",)),
     Op("BATCH_MATMUL", _batch_matmul, ("bmm", "bmm_const")),
+    Op("RESIZE_BILINEAR", _resize_bilinear, ("resize_bilinear",)),
 )
