@@ -49,4 +49,19 @@ def _attention():
     return [inp_q, inp_k, inp_k1], [v, c, b]
 
 
-ZOO: dict[str, Callable] = {"heavy_upsample": _upsample, "heavy_attention": _attention}
+def _norms():
+    """A classifier head's LOG_SOFTMAX (keras.ops.log_softmax) over 6 and over 40 values (wide
+    inputs: the diffs below diff_min are skipped) and L2_NORMALIZATION (tf.math.l2_normalize on the
+    last axis, which the converter fuses; Keras' UnitNormalization stays SQUARE/SUM/RSQRT)."""
+    import tensorflow as tf
+    from aot_zoo import _init, _layers
+    from pipeline.keras_api import keras3
+    L, ops = _layers(), keras3().ops
+    x = inp = L.Input((3, 8), batch_size=1)
+    d = L.Dense(6, **_init(111))(x)
+    w = L.Dense(40, **_init(113))(L.Dense(12, **_init(115))(x))
+    return inp, [ops.log_softmax(d, axis=-1), ops.log_softmax(w * 4.0, axis=-1),
+                 L.Lambda(lambda t: tf.math.l2_normalize(t, axis=-1))(d)]
+
+
+ZOO: dict[str, Callable] = {"heavy_upsample": _upsample, "heavy_attention": _attention, "heavy_norms": _norms}

@@ -125,14 +125,58 @@ def _resize_bilinear(c: Ctx) -> Step:
     return Step(c.op.index, c.op.op, "resize_bilinear", [x.index], [out.index], params)
 
 
+def _log_softmax(c: Ctx) -> Step:
+    """TFLM's int8 LOG_SOFTMAX (firmware/kernels/log_softmax.c): output scale 16/256 and zero point
+    127 as TFLM requires; the multipliers as its PreprocessLogSoftmaxScalingExp (beta 1, Q5.26)."""
+    x, out = c.act(c.t(0)), c.act(c.out())
+    if list(x.shape) != list(out.shape) or not x.shape:
+        raise c.fail(f"output {list(out.shape)} differs from input {list(x.shape)}")
+    o_s, o_zp = sq(out)
+    if o_zp != 127 or Q.f64(np.float32(16 / 256)) != o_s:
+        raise c.fail(f"int8 output must have scale 16/256 and zero point 127, found {o_s} / {o_zp}")
+    in_s, _ = sq(x)
+    m, ls = Q.quantize_multiplier(min(in_s * (1 << (31 - 5)), (1 << 31) - 1.0))
+    if not 1 <= ls <= 31:
+        raise c.fail(f"input scale {in_s} gives left shift {ls} (TFLM's 1 << (31 - shift) needs 1..31)")
+    # the inverse scaling: (1 << (31 - left_shift)) / multiplier, a multiplier below one
+    rm, rs = Q.quantize_multiplier((1 << (31 - ls)) / m)
+    depth = x.shape[-1]
+    params = dict(outer=x.size // depth, depth=depth, in_mult=m, in_left_shift=ls, rev_mult=rm, rev_shift=rs,
+                  diff_min=-Q.calculate_input_radius(5, ls))
+    return Step(c.op.index, c.op.op, "log_softmax", [x.index], [out.index], params)
+
+
+def _l2_norm(c: Ctx) -> Step:
+    """TFLM's int8 L2_NORMALIZATION over the last axis (firmware/kernels/l2_norm.c): output scale
+    1/128 and zero point 0 as TFLM requires; the fused activation is not applied by TFLM's int8
+    kernel, so only NONE is accepted."""
+    x, out = c.act(c.t(0)), c.act(c.out())
+    if list(x.shape) != list(out.shape) or not x.shape:
+        raise c.fail(f"output {list(out.shape)} differs from input {list(x.shape)}")
+    if c.op.options.get("fused_activation", "NONE") != "NONE":
+        raise c.fail(f"fused activation {c.op.options['fused_activation']}")
+    o_s, o_zp = sq(out)
+    if o_zp != 0 or o_s != 1 / 128:
+        raise c.fail(f"int8 output must have scale 1/128 and zero point 0, found {o_s} / {o_zp}")
+    depth = x.shape[-1]
+    if depth > 33000:  # 255^2 per value: the int32 sum of squares
+        raise c.fail(f"depth {depth} can overflow the int32 sum of squares")
+    params = dict(outer=x.size // depth, depth=depth, in_zp=sq(x)[1])
+    return Step(c.op.index, c.op.op, "l2norm", [x.index], [out.index], params)
+
+
 KERNELS: tuple[Kernel, ...] = (
     Kernel("tconv", "aot_tconv_s8", "aot_tconv_t", "transpose_conv.c", header="transpose_conv.h"),
     Kernel("bmm", "aot_bmm_s8", "aot_bmm_t", "batch_matmul.c", call="binary", header="batch_matmul.h"),
     Kernel("bmm_const", "aot_bmm_const_s8", "aot_bmm_t", "batch_matmul.c", header="batch_matmul.h"),
     Kernel("resize_bilinear", "aot_resize_bilinear_s8", "aot_resize_t", "resize_bilinear.c", header="resize_bilinear.h"),
+    Kernel("log_softmax", "aot_log_softmax_s8", "aot_log_softmax_t", "log_softmax.c", header="log_softmax.h"),
+    Kernel("l2norm", "aot_l2norm_s8", "aot_l2norm_t", "l2_norm.c", header="l2_norm.h"),
 )
 OPS: tuple[Op, ...] = (
     Op("TRANSPOSE_CONV", _transpose_conv, ("tconv",)),
     Op("BATCH_MATMUL", _batch_matmul, ("bmm", "bmm_const")),
     Op("RESIZE_BILINEAR", _resize_bilinear, ("resize_bilinear",)),
+    Op("LOG_SOFTMAX", _log_softmax, ("log_softmax",)),
+    Op("L2_NORMALIZATION", _l2_norm, ("l2norm",)),
 )
