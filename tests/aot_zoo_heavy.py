@@ -46,7 +46,19 @@ def _attention():
     c = ops.matmul(q, w)                                            # constant rhs [2, 8, 3]
     k1 = inp_k1 = L.Input((1, 6, 8), batch_size=1)
     b = ops.matmul(q, ops.transpose(k1, (0, 1, 3, 2)))              # rhs batch 1 broadcasts over 2
-    return [inp_q, inp_k, inp_k1], [v, c, b]
+    return [inp_q, inp_k, inp_k1], [v, c, b, _encoder_head(k1)]
+
+
+def _encoder_head(t):
+    """One transformer attention head with its residual, from ops the engine has (no LayerNorm:
+    its SQUARED_DIFFERENCE / RSQRT belong to other families): FULLY_CONNECTED on a [1, 1, 6, 8]
+    sequence (keep_num_dims) for Q, K, V and the output projection, Q.K^T / sqrt(d), SOFTMAX, P.V, ADD."""
+    from aot_zoo import _init, _layers
+    from pipeline.keras_api import keras3
+    L, ops = _layers(), keras3().ops
+    q, k, v = (L.Dense(8, **_init(121 + 2 * i))(t) for i in range(3))
+    p = L.Softmax()(ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) * (8 ** -0.5))
+    return L.Dense(8, **_init(127))(ops.matmul(p, v)) + t
 
 
 def _norms():
