@@ -63,10 +63,12 @@ MISSING: dict[str, str] = {
     "STRIDED_SLICE": "no AOT kernel yet",
     "SUB": "no AOT kernel yet",
     "SUM": "no AOT kernel yet",
-    "SVDF": "no AOT kernel yet",
+    "SVDF": "int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the engine "
+            "has no state that persists across invocations (the planner rejects a tensor read before written)",
     "TANH": "no AOT kernel yet",
     "TRANSPOSE": "no AOT kernel yet",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "no AOT kernel yet",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "int8 LSTM with int16 gates and cell state (variable tensors): kernel "
+                                    "not written; needs state persisting across invocations",
     "UNPACK": "no AOT kernel yet",
     "ZEROS_LIKE": "no AOT kernel yet",
 }
