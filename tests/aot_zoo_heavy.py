@@ -6,15 +6,18 @@ from collections.abc import Callable
 
 
 def _upsample():
-    """A U-Net decoder step: TRANSPOSE_CONV stride 2 SAME with bias (3x3, odd output 9 from 5:
-    the padding's odd pixel) and VALID without bias (2x2)."""
+    """U-Net decoder steps: TRANSPOSE_CONV stride 2 SAME with bias (3x3, odd output 9 from 5:
+    the padding's odd pixel), VALID without bias (2x2), strides (2, 1), fused RELU6 / RELU."""
     from aot_zoo import _init, _layers
     L = _layers()
     x = inp = L.Input((5, 4, 3), batch_size=1)
     a = L.Conv2DTranspose(4, 3, strides=2, padding="same", **_init(101))(x)
     b = L.Conv2DTranspose(2, 2, strides=2, padding="valid", use_bias=False, **_init(103))(x)
     c = L.Conv2DTranspose(3, (3, 2), strides=(2, 1), padding="valid", **_init(105))(a)
-    return inp, [a, b, c] + _resizes(c)
+    # the converter fuses these activations into TRANSPOSE_CONV (RELU6, RELU)
+    r = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu6", **_init(107))(b)
+    r = L.Conv2DTranspose(2, 2, strides=2, padding="valid", activation="relu", **_init(109))(r)
+    return inp, [a, b, c, r] + _resizes(c)
 
 
 def _resizes(x):
