@@ -2,7 +2,9 @@
  * the two neighbours clamped to the image, four int64 products with 2^20 in total weight, rounded
  * half away from zero (TFLM without TFLITE_SINGLE_ROUNDING). With half_pixel_centers the first
  * coordinate can be negative (e.g. -256 for 2x): TFLM's C division truncates it to row 0 and the
- * weights then extrapolate (1280 and -256), which is what this computes too. */
+ * weights then extrapolate (1280 and -256), which is what this computes too. The tflite_micro wheel
+ * rounds this way: TFLITE_SINGLE_ROUNDING's (v + 2^19) >> 20 differs on 154 of 2268 values of the
+ * zoo's heavy_upsample (negative ties, common at 2x where the weights are multiples of 256). */
 #include "resize_bilinear.h"
 
 /* src = value * scale (+ scale / 2 - 512 with half-pixel centers); lo / hi the neighbours. */
