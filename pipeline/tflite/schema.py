@@ -148,6 +148,13 @@ OPTION_PARSERS = {
     21: ("MulOptions", lambda t: {"fused_activation": _act(t, 0)}),
     22: ("PadOptions", lambda t: {}),
     27: ("ReducerOptions", lambda t: {"keep_dims": t.scalar(0, "bool", False)}),
+    12: ("L2NormOptions", lambda t: {"fused_activation": _act(t, 0)}),
+    15: ("ResizeBilinearOptions", lambda t: {"align_corners": t.scalar(2, "bool", False),
+                                             "half_pixel_centers": t.scalar(3, "bool", False)}),
+    49: ("TransposeConvOptions", lambda t: {"padding": _enum(t, 0, PADDING, "padding"),
+                                            "stride_w": t.scalar(1, "i32", 0), "stride_h": t.scalar(2, "i32", 0),
+                                            "fused_activation": _act(t, 3)}),
+    101: ("BatchMatMulOptions", lambda t: {"adj_x": t.scalar(0, "bool", False), "adj_y": t.scalar(1, "bool", False)}),
     75: ("LeakyReluOptions", lambda t: {"alpha": t.scalar(0, "f32", 0.0)}),
     **_MOVEMENT_OPTIONS,
 }
