@@ -18,26 +18,12 @@ MISSING: dict[str, str] = {
     "ADD_N": "no AOT kernel yet",
     "ARG_MAX": "no AOT kernel yet",
     "ARG_MIN": "no AOT kernel yet",
-<<<<<<< HEAD
-    "BATCH_MATMUL": "no AOT kernel yet",
-=======
-    "BATCH_TO_SPACE_ND": "no AOT kernel yet",
-    "BROADCAST_TO": "no AOT kernel yet",
-    "CAST": "no AOT kernel yet",
-    "DEPTH_TO_SPACE": "no AOT kernel yet",
->>>>>>> ops-heavy
     "DIV": "no AOT kernel yet",
     "EQUAL": "no AOT kernel yet",
     "EXPAND_DIMS": "the stock converter rewrites it to RESHAPE when shapes are static (tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), so no zoo model can hold it",
     "FILL": "the stock converter constant-folds it when shapes are static, so no zoo model can hold it",
     "GREATER": "no AOT kernel yet",
     "GREATER_EQUAL": "no AOT kernel yet",
-<<<<<<< HEAD
-    "L2_NORMALIZATION": "no AOT kernel yet",
-=======
-    "HARD_SWISH": "no AOT kernel yet",
-    "LEAKY_RELU": "no AOT kernel yet",
->>>>>>> ops-heavy
     "LESS": "no AOT kernel yet",
     "LESS_EQUAL": "no AOT kernel yet",
     "MAXIMUM": "no AOT kernel yet",
@@ -46,35 +32,16 @@ MISSING: dict[str, str] = {
     "PRELU": "no AOT kernel yet",
     "REDUCE_MAX": "no AOT kernel yet",
     "REDUCE_MIN": "no AOT kernel yet",
-<<<<<<< HEAD
-    "RESIZE_BILINEAR": "no AOT kernel yet",
-=======
-    "RELU": "no AOT kernel yet",
-    "RELU6": "no AOT kernel yet",
-    "RESIZE_NEAREST_NEIGHBOR": "no AOT kernel yet",
-    "REVERSE_V2": "no AOT kernel yet",
-    "RSQRT": "no AOT kernel yet",
->>>>>>> ops-heavy
     "SELECT_V2": "no AOT kernel yet",
     "SQUARED_DIFFERENCE": "no AOT kernel yet",
     "SQUEEZE": "the stock converter rewrites it to RESHAPE when shapes are static (tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), so no zoo model can hold it",
     "SUB": "no AOT kernel yet",
     "SUM": "no AOT kernel yet",
-<<<<<<< HEAD
-    "SVDF": "no AOT kernel yet",
-    "TRANSPOSE_CONV": "no AOT kernel yet",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "no AOT kernel yet",
+    "SVDF": ("int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the engine "
+             "has no state that persists across invocations (the planner rejects a tensor read before written)"),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("int8 LSTM with int16 gates and cell state (variable tensors): kernel "
+                                     "not written; needs state persisting across invocations"),
     "ZEROS_LIKE": "the stock converter constant-folds it when shapes are static, so no zoo model can hold it",
-=======
-    "SVDF": "int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the engine "
-            "has no state that persists across invocations (the planner rejects a tensor read before written)",
-    "TANH": "no AOT kernel yet",
-    "TRANSPOSE": "no AOT kernel yet",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "int8 LSTM with int16 gates and cell state (variable tensors): kernel "
-                                    "not written; needs state persisting across invocations",
-    "UNPACK": "no AOT kernel yet",
-    "ZEROS_LIKE": "no AOT kernel yet",
->>>>>>> ops-heavy
 }
 
 
