@@ -61,7 +61,9 @@ def _compare_select():
     # that does (r) or a constant; it keeps NOT_EQUAL float, so NOT_EQUAL has no int8 model here
     outs = [where("w_gt", ops.greater(a, b), a, r), where("w_ge", ops.greater_equal(a, r), r, x),
             where("w_lt", ops.less(x, b), b, -0.5), where("w_le", ops.less_equal(a, 0.5), r, a),
-            where("w_eq", ops.equal(a, b), a, r)]
+            where("w_eq", ops.equal(a, b), a, r),
+            # MAXIMUM ties its output's quantization to a's, so about half the elements are equal
+            where("w_eq2", ops.equal(a, ops.maximum(a, r)), b, r)]
     return inp, L.Concatenate()(outs)
 
 
