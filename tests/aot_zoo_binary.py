@@ -41,7 +41,7 @@ def keras_init(seed: int):
 
 def _compare_select():
     """Five comparisons between activations of different scales (one broadcast, one against a
-    constant), each feeding a SELECT_V2 (tf.where: keras.ops.where converts to SELECT, which TFLite
+    constant), each feeding a SELECT_V2, and DIV (tf.where: keras.ops.where converts to SELECT, which TFLite
     Micro lacks), with broadcast and constant branches; the model's output int8."""
     import tensorflow as tf
 
@@ -64,6 +64,8 @@ def _compare_select():
             where("w_eq", ops.equal(a, b), a, r),
             # MAXIMUM ties its output's quantization to a's, so about half the elements are equal
             where("w_eq2", ops.equal(a, ops.maximum(a, r)), b, r)]
+    # DIV by a divisor in [1, 2] (never its zero point, where TFLM's DIV is undefined)
+    outs.append(a / (L.Activation("sigmoid")(b) + 1.0))
     return inp, L.Concatenate()(outs)
 
 

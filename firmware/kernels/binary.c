@@ -34,6 +34,38 @@ static inline int32_t prelu_one(const aot_bin_t *p, int32_t a, int32_t alpha) {
                        : aot_mbqm(x * (alpha + p->in2_offset), p->in2_mult, p->in2_shift);
     return aot_clamp(r + p->out_offset, p->act_min, p->act_max);
 }
+/* leading zeros of x != 0 (gcc on the host and arm-none-eabi: one CLZ instruction on Cortex-M) */
+static inline int clz_nz(uint32_t x) {
+#if defined(__GNUC__)
+    return __builtin_clz(x);
+#else
+    int n = 0;
+    while (!(x & 0x80000000u)) { x <<= 1; ++n; }
+    return n;
+#endif
+}
+/* redundant sign bits (CountLeadingSignBits): 31 for 0 and -1 */
+static inline int clrsb32(int32_t x) {
+    uint32_t v = (uint32_t)(x ^ (x >> 31));
+    return v ? clz_nz(v) - 1 : 31;
+}
+/* DIV (div.h): the divisor's reciprocal in Q0.31 from its normalised mantissa (GetReciprocal:
+ * 1/(1+m) by gemmlowp's Newton iterations), the dividend normalised by its headroom, the product
+ * requantized with the output multiplier and both normalisations' shifts. A zero divisor (the
+ * divisor's zero point) is undefined in TFLite Micro (a DCHECK); here it saturates by sign. */
+static inline int32_t div_one(const aot_bin_t *p, int32_t a, int32_t b) {
+    int32_t x = a + p->in1_offset, y = b + p->in2_offset;
+    if (y == 0) return x >= 0 ? p->act_max : p->act_min;
+    if (y < 0) { x = -x; y = -y; }
+    const int lz = clz_nz((uint32_t)y), recip_shift = 31 - lz;
+    const int32_t inv = aot_one_over_one_plus_x((int32_t)(((uint32_t)y << lz) - 0x80000000u));
+    const int headroom = clrsb32(x);
+    const int32_t q = aot_mbqm(x, inv, headroom);
+    const int32_t total = p->out_shift - recip_shift - headroom;
+    /* a right shift beyond 31 bits (|dividend| <= 2): |q * m| < 2^62, so the quotient rounds to 0 */
+    const int32_t r = (total < -31 ? 0 : aot_mbqm(q, p->out_mult, total)) + p->out_offset;
+    return aot_clamp(r, p->act_min, p->act_max);
+}
 /* comparisons: both inputs rescaled (left shift 8, each input's scale as a multiplier) */
 static inline int32_t eq_one(const aot_bin_t *p, int32_t a, int32_t b) { return scaled1(p, a) == scaled2(p, b); }
 static inline int32_t ne_one(const aot_bin_t *p, int32_t a, int32_t b) { return scaled1(p, a) != scaled2(p, b); }
@@ -59,6 +91,7 @@ BCAST_LOOP(sqdiff_loop, int8_t, sqdiff_one)
 BCAST_LOOP(max_loop, int8_t, max_one)
 BCAST_LOOP(min_loop, int8_t, min_one)
 BCAST_LOOP(prelu_loop, int8_t, prelu_one)
+BCAST_LOOP(div_loop, int8_t, div_one)
 BCAST_LOOP(eq_loop, uint8_t, eq_one)
 BCAST_LOOP(ne_loop, uint8_t, ne_one)
 BCAST_LOOP(gt_loop, uint8_t, gt_one)
@@ -68,7 +101,7 @@ BCAST_LOOP(le_loop, uint8_t, le_one)
 
 typedef void (*bin_loop_t)(const aot_bin_t *, const int8_t *, const int8_t *, int8_t *);
 typedef void (*cmp_loop_t)(const aot_bin_t *, const int8_t *, const int8_t *, uint8_t *);
-static const bin_loop_t BIN_LOOPS[] = { sub_loop, sqdiff_loop, max_loop, min_loop, prelu_loop };
+static const bin_loop_t BIN_LOOPS[] = { sub_loop, sqdiff_loop, max_loop, min_loop, prelu_loop, div_loop };
 static const cmp_loop_t CMP_LOOPS[] = { eq_loop, ne_loop, gt_loop, ge_loop, lt_loop, le_loop };
 
 /* The two operands: a constant one from the struct, else the next activation. */

@@ -1,4 +1,4 @@
-/* Broadcasting int8 binary ops (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, PRELU), the six
+/* Broadcasting int8 binary ops (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, PRELU, DIV), the six
  * comparisons (int8 -> bool) and SELECT_V2: firmware/kernels/binary.c, lowered by
  * pipeline/aot/ops/binary.py. */
 #ifndef AOT_BINARY_H
@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* op codes: the same numbers as binary.py _BIN_CODES / _CMP_CODES */
-enum { AOT_BIN_SUB = 0, AOT_BIN_SQDIFF = 1, AOT_BIN_MAX = 2, AOT_BIN_MIN = 3, AOT_BIN_PRELU = 4 };
+enum { AOT_BIN_SUB = 0, AOT_BIN_SQDIFF = 1, AOT_BIN_MAX = 2, AOT_BIN_MIN = 3, AOT_BIN_PRELU = 4, AOT_BIN_DIV = 5 };
 enum { AOT_CMP_EQ = 0, AOT_CMP_NE = 1, AOT_CMP_GT = 2, AOT_CMP_GE = 3, AOT_CMP_LT = 4, AOT_CMP_LE = 5 };
 
 /* 4-D broadcast: element (i0..i3) of input k is at sum(i_d * s<k>[d]); a stride is 0 where that

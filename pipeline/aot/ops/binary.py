@@ -14,7 +14,7 @@ from .spec import Kernel, Op
 from ..compile.step import Const, Ctx, Step, act_range, sq
 
 # op codes of aot_binary_s8 / aot_compare_s8 (the enums of firmware/kernels/binary.h)
-_BIN_CODES = {"SUB": 0, "SQUARED_DIFFERENCE": 1, "MAXIMUM": 2, "MINIMUM": 3, "PRELU": 4}
+_BIN_CODES = {"SUB": 0, "SQUARED_DIFFERENCE": 1, "MAXIMUM": 2, "MINIMUM": 3, "PRELU": 4, "DIV": 5}
 _CMP_CODES = {"EQUAL": 0, "NOT_EQUAL": 1, "GREATER": 2, "GREATER_EQUAL": 3, "LESS": 4, "LESS_EQUAL": 5}
 _ARITH = ("in1_offset", "in2_offset", "out_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
           "in2_shift", "out_mult", "out_shift")
@@ -77,6 +77,18 @@ def _prelu(c: Ctx, a: Tensor, alpha: Tensor, out: Tensor) -> dict:
                 in2_shift=e2, act_min=-128, act_max=127)
 
 
+def _div(c: Ctx, a: Tensor, b: Tensor, out: Tensor) -> dict:
+    """DIV (div.cc): one multiplier s1 / (s2 * s_out), its scale products in float32. The kernel's
+    final shift is out_shift - recip_shift - headroom, down to out_shift - 7 - 31 (a divisor of up
+    to 255, a dividend of -1): below -31 the reference's rounding shift is undefined, so refuse."""
+    (s1, z1), (s2, z2), (so, zo) = sq(a), sq(b), sq(out)
+    m, e = Q.quantize_multiplier(float(np.float32(s1) / (np.float32(s2) * np.float32(so))))
+    if e > 23:  # headroom >= 23 (|dividend| <= 255): the final shift stays a right shift
+        raise c.fail(f"output shift {e} > 23: a left shift where TFLite Micro's rounding shift is undefined")
+    lo, hi = act_range(c, out)
+    return dict(in1_offset=-z1, in2_offset=-z2, out_offset=zo, out_mult=m, out_shift=e, act_min=lo, act_max=hi)
+
+
 def _compare(c: Ctx, a: Tensor, b: Tensor, out: Tensor) -> dict:
     """comparisons.cc: both inputs shifted left by 8 and multiplied by their own scale (always,
     even when the two quantizations are equal, so equal codes compare as TFLM's rounding says)."""
@@ -86,7 +98,8 @@ def _compare(c: Ctx, a: Tensor, b: Tensor, out: Tensor) -> dict:
                 in2_shift=e2)
 
 
-_PARAMS = {"SUB": _sub, "SQUARED_DIFFERENCE": _sqdiff, "MAXIMUM": _raw, "MINIMUM": _raw, "PRELU": _prelu}
+_PARAMS = {"SUB": _sub, "SQUARED_DIFFERENCE": _sqdiff, "MAXIMUM": _raw, "MINIMUM": _raw, "PRELU": _prelu,
+           "DIV": _div}
 
 
 def _two_operands(c: Ctx, kernel: str, codes: dict, arith) -> Step:
