@@ -15,33 +15,26 @@ from pipeline.opsets import CORTEX_M_OPS
 # TFLite Micro int8 ops the engine does not run yet, with the reason. An op that lands turns its
 # case into an XPASS, which fails: remove it here in the same change.
 MISSING: dict[str, str] = {
-    "ADD_N": "no AOT kernel yet",
-    "ARG_MAX": "no AOT kernel yet",
-    "ARG_MIN": "no AOT kernel yet",
-    "DIV": "no AOT kernel yet",
-    "EQUAL": "no AOT kernel yet",
-    "EXPAND_DIMS": "the stock converter rewrites it to RESHAPE when shapes are static (tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), so no zoo model can hold it",
-    "FILL": "the stock converter constant-folds it when shapes are static, so no zoo model can hold it",
-    "GREATER": "no AOT kernel yet",
-    "GREATER_EQUAL": "no AOT kernel yet",
-    "LESS": "no AOT kernel yet",
-    "LESS_EQUAL": "no AOT kernel yet",
-    "MAXIMUM": "no AOT kernel yet",
-    "MINIMUM": "no AOT kernel yet",
-    "NOT_EQUAL": "no AOT kernel yet",
-    "PRELU": "no AOT kernel yet",
-    "REDUCE_MAX": "no AOT kernel yet",
-    "REDUCE_MIN": "no AOT kernel yet",
-    "SELECT_V2": "no AOT kernel yet",
-    "SQUARED_DIFFERENCE": "no AOT kernel yet",
-    "SQUEEZE": "the stock converter rewrites it to RESHAPE when shapes are static (tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), so no zoo model can hold it",
-    "SUB": "no AOT kernel yet",
-    "SUM": "no AOT kernel yet",
-    "SVDF": ("int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the engine "
-             "has no state that persists across invocations (the planner rejects a tensor read before written)"),
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("int8 LSTM with int16 gates and cell state (variable tensors): kernel "
-                                     "not written; needs state persisting across invocations"),
-    "ZEROS_LIKE": "the stock converter constant-folds it when shapes are static, so no zoo model can hold it",
+    "ADD_N": ("the TFLite converter keeps ADD_N float (tf.math.add_n of int8 activations: DEQUANTIZE, "
+            "float ADD_N, QUANTIZE), so no int8 zoo model can test a kernel; note TFLM's int8 ADD_N "
+            "starts its accumulator at the rescaled input offset (add_n.h), an extra -zp * scale term"),
+    "EXPAND_DIMS": ("the stock converter rewrites it to RESHAPE when shapes are static "
+                  "(tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), "
+                  "so no zoo model can hold it"),
+    "FILL": ("the stock converter constant-folds it when shapes are static, so no zoo model can hold "
+           "it"),
+    "NOT_EQUAL": ("binary.c's compare kernel has it (AOT_CMP_NE), but the TFLite converter keeps NOT_EQUAL "
+                "float (dequantizes its int8 inputs), so no int8 zoo model can test it"),
+    "SQUEEZE": ("the stock converter rewrites it to RESHAPE when shapes are static "
+              "(tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), "
+              "so no zoo model can hold it"),
+    "SVDF": ("int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the "
+           "engine has no state that persists across invocations (the planner rejects a tensor read "
+           "before written)"),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("int8 LSTM with int16 gates and cell state (variable tensors): kernel not written; needs "
+                                   "state persisting across invocations"),
+    "ZEROS_LIKE": ("the stock converter constant-folds it when shapes are static, so no zoo model can hold "
+                 "it"),
 }
 
 

@@ -48,7 +48,7 @@ def _align(n: int) -> int:
 
 def tensor_bytes(model: TFLiteModel, t: int) -> int:
     tensor = model.tensors[t]
-    item = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "float32": 4}.get(tensor.dtype)
+    item = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "int32": 4, "float32": 4}.get(tensor.dtype)
     if item is None:
         raise PipelineError(f"tensor {t} '{tensor.name}' has type {tensor.dtype}, which the AOT engine cannot hold")
     return tensor.size * item
