@@ -17,14 +17,21 @@ from pipeline import atomic
 from pipeline.keras_api import keras3
 
 
+def _input(shape):
+    """A batch of 1 fixed in the graph: with a free batch dimension the converter computes reshape
+    targets at run time (SHAPE, STRIDED_SLICE, PACK, REDUCE_PROD, TILE), which a deployed model
+    never needs."""
+    return keras3().layers.Input(shape, batch_size=1)
+
+
 def _mobilenet_v2():
     k = keras3()
-    return k.applications.MobileNetV2(input_shape=(48, 48, 3), alpha=0.35, weights=None, classes=8)
+    return k.applications.MobileNetV2(input_tensor=_input((48, 48, 3)), alpha=0.35, weights=None, classes=8)
 
 
 def _mobilenet_v3_small(minimalistic: bool):
     k = keras3()
-    return k.applications.MobileNetV3Small(input_shape=(48, 48, 3), alpha=0.75, minimalistic=minimalistic,
+    return k.applications.MobileNetV3Small(input_tensor=_input((48, 48, 3)), alpha=0.75, minimalistic=minimalistic,
                                            weights=None, classes=8, include_preprocessing=False,
                                            dropout_rate=0.0)
 
@@ -41,7 +48,7 @@ def _mbconv(x, expand: int, out: int, stride: int, L):
 
 def _efficientnet_lite():
     L = keras3().layers
-    x = inp = L.Input((48, 48, 3))
+    x = inp = _input((48, 48, 3))
     x = L.ReLU(6.0)(L.BatchNormalization()(L.Conv2D(16, 3, 2, padding="same", use_bias=False)(x)))
     for expand, out, stride in ((1, 8, 1), (4, 16, 2), (4, 16, 1), (4, 24, 2), (4, 24, 1)):
         x = _mbconv(x, expand, out, stride, L)
@@ -53,7 +60,7 @@ def _transformer_encoder():
     """One encoder block over 16 tokens of 32 features: multi-head attention (BATCH_MATMUL between
     activations), LayerNormalization (its int8 decomposition), a ReLU feed-forward, residual ADDs."""
     L = keras3().layers
-    x = inp = L.Input((16, 32))
+    x = inp = _input((16, 32))
     a = L.MultiHeadAttention(num_heads=2, key_dim=16)(x, x)
     x = L.LayerNormalization()(L.Add()([x, a]))
     f = L.Dense(32)(L.Dense(64, activation="relu")(x))
@@ -63,30 +70,33 @@ def _transformer_encoder():
 
 
 def _kws_gru():
-    """A keyword spotter over 49 frames x 10 MFCCs; unrolled so the converter emits plain ops."""
+    """A keyword spotter over 20 frames x 10 MFCCs (MLPerf Tiny KWS uses 49; 20 keeps the unrolled
+    graph, one set of gate ops per frame, small for CI); unrolled so the converter emits plain ops."""
     L = keras3().layers
-    x = inp = L.Input((49, 10))
+    x = inp = _input((20, 10))
     x = L.GRU(24, unroll=True)(x)
     return keras3().Model(inp, L.Dense(8, activation="softmax")(x))
 
 
 def _kws_lstm():
+    """The LSTM keyword spotter, unrolled (Keras 3's LSTM reaches the converter as a TensorList loop
+    otherwise, which it refuses)."""
     L = keras3().layers
-    x = inp = L.Input((49, 10))
-    x = L.LSTM(24)(x)
+    x = inp = _input((20, 10))
+    x = L.LSTM(24, unroll=True)(x)
     return keras3().Model(inp, L.Dense(8, activation="softmax")(x))
 
 
 def _unet():
     """Encoder-decoder with skips: transposed convolution, nearest and bilinear upsampling, concat."""
     L = keras3().layers
-    inp = L.Input((32, 32, 3))
+    inp = _input((32, 32, 3))
     e1 = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
     e2 = L.Conv2D(16, 3, padding="same", activation="relu")(L.MaxPooling2D()(e1))
     b = L.Conv2D(16, 3, padding="same", activation="relu")(L.MaxPooling2D()(e2))
     d2 = L.Concatenate()([L.Conv2DTranspose(16, 2, strides=2)(b), e2])
     d2 = L.Conv2D(16, 3, padding="same", activation="relu")(d2)
-    d1 = L.Concatenate()([L.UpSampling2D(interpolation="nearest")(d2), e1])
+    d1 = L.Concatenate()([L.Resizing(32, 32, interpolation="nearest")(d2), e1])
     d1 = L.Conv2D(8, 3, padding="same", activation="relu")(d1)
     side = L.UpSampling2D(size=4, interpolation="bilinear")(L.Conv2D(4, 1)(b))
     out = L.Conv2D(4, 1)(L.Concatenate()([d1, side]))
@@ -97,7 +107,7 @@ def _detection_head():
     """A single-scale detector: per cell 3 anchors x (4 box + 1 objectness + 3 classes); the head
     slices boxes from scores, squashes them and concatenates the result."""
     L, ops = keras3().layers, keras3().ops
-    inp = L.Input((32, 32, 3))
+    inp = _input((32, 32, 3))
     x = L.Conv2D(16, 3, 2, padding="same", activation="relu")(inp)
     x = L.Conv2D(24, 3, 2, padding="same", activation="relu")(x)
     x = L.Conv2D(3 * 8, 1)(x)
@@ -109,7 +119,7 @@ def _detection_head():
 
 def _leaky_prelu():
     L = keras3().layers
-    x = inp = L.Input((16, 16, 3))
+    x = inp = _input((16, 16, 3))
     x = L.LeakyReLU(negative_slope=0.1)(L.Conv2D(8, 3, padding="same")(x))
     x = L.PReLU(shared_axes=[1, 2])(L.Conv2D(12, 3, 2, padding="same")(x))
     x = L.GlobalAveragePooling2D()(x)
@@ -132,18 +142,18 @@ ARCH: dict[str, Callable] = {
 
 
 def _fit_briefly(model, seed: int) -> list[np.ndarray]:
-    """One epoch on 64 synthetic samples (BatchNorm moving statistics become real ones); returns
-    24 samples for calibration."""
+    """One epoch on 32 synthetic samples, one per step (the graph's batch is 1), so BatchNorm's moving
+    statistics become real ones; returns 24 of them for calibration."""
     rng = np.random.default_rng(seed)
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    x = rng.normal(0, 1, (64, *shape)).astype(np.float32)
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])      # without the batch of 1
+    x = rng.normal(0, 1, (32, *shape)).astype(np.float32)
     out = model.outputs[0].shape
     if len(out) == 2 and out[-1] == 8:
         model.compile("adam", "sparse_categorical_crossentropy")
-        model.fit(x, rng.integers(0, 8, 64), epochs=1, batch_size=16, verbose=0)
+        model.fit(x, rng.integers(0, 8, 32), epochs=1, batch_size=1, verbose=0)
     else:
         model.compile("adam", "mse")
-        model.fit(x, rng.normal(0, 1, (64, *out[1:])).astype(np.float32), epochs=1, batch_size=16, verbose=0)
+        model.fit(x, rng.normal(0, 1, (32, *out[1:])).astype(np.float32), epochs=1, batch_size=1, verbose=0)
     return [x[k:k + 1] for k in range(24)]
 
 

@@ -58,5 +58,15 @@ def _cast() -> bytes:
     return _one_op("CAST", "float32")
 
 
+def _layernorm():
+    """LayerNormalization over tokens: the int8 converter leaves its negation in float
+    (DEQUANTIZE -> NEG -> QUANTIZE), the float32 NEG kernel's case."""
+    import aot_zoo as z
+    L = z._layers()
+    x = inp = L.Input((8, 16), batch_size=1)
+    x = L.LayerNormalization()(L.Dense(16, **z._init(131))(x))
+    return inp, L.Dense(6, **z._init(133))(x)
+
+
 ZOO: dict[str, Callable] = {"unary_activations": _activations, "unary_math": _math, "unary_elu": _elu,
-                            "unary_cast": _cast}
+                            "unary_cast": _cast, "unary_layernorm": _layernorm}

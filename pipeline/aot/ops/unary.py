@@ -50,15 +50,25 @@ def _cast(c: Ctx) -> Step:
                 consts=[Const(c.cname("table"), "int32_t", bits.astype(np.int64))])
 
 
+def _neg_f32(c: Ctx) -> Step:
+    """NEG on float32 only (TFLM has no int8 NEG): what remains of LayerNormalization in an int8
+    model (the transformer encoder of tests/aot_arch_zoo.py)."""
+    x, out = c.act(c.t(0), "float32"), c.act(c.out(), "float32")
+    if x.size != out.size:
+        raise c.fail(f"input has {x.size} elements, output {out.size}")
+    return Step(c.op.index, c.op.op, "neg_f32", [x.index], [out.index], dict(n=x.size))
+
+
 KERNELS = (
+    Kernel("neg_f32", "aot_neg_f32", "aot_neg_f32_t", "neg_f32.c", inplace=True, header="neg_f32.h"),
     Kernel("lut", "aot_lut_s8", "aot_lut_t", "lut.c", inplace=True, header="lut.h"),
     Kernel("lut_wide", "aot_lut_s8_wide", "aot_lut_wide_t", "lut.c", header="lut.h"),
 )
 
 # By how often ordinary models use them: standalone ReLU/ReLU6 (after a concatenation or an add
 # the converter cannot fuse), HARD_SWISH (MobileNetV3), LEAKY_RELU (detection heads, GANs), TANH
-# (GRU/LSTM gates written as layers), then ELU, RSQRT (normalisations), ABS. Not EXP or NEG: TFLM's
-# kernels for them are float32 only (pipeline/aot/ops/tflm.py).
+# (GRU/LSTM gates written as layers), then ELU, RSQRT (normalisations), ABS. Not EXP, nor int8 NEG:
+# TFLM's kernels for them are float32 only (pipeline/aot/ops/tflm.py); NEG runs on float32 here.
 OPS = tuple(Op(name, _lut, ("lut",)) for name in (
     "RELU", "RELU6", "HARD_SWISH", "LEAKY_RELU", "TANH", "ELU", "RSQRT", "ABS")) + (
-    Op("CAST", _cast, ("lut_wide",)),)
+    Op("CAST", _cast, ("lut_wide",)), Op("NEG", _neg_f32, ("neg_f32",)))
