@@ -100,5 +100,21 @@ def _free_batch():
     return inp, [L.Dense(5, **aot_zoo._init(233))(x), shape]
 
 
-ZOO: dict[str, Callable] = {"movement_free_batch": _free_batch, "movement_slices": _slices, "movement_gathers": _gathers,
+def _one_op(op: str, in_shape: tuple, out_shape: tuple) -> bytes:
+    """A one-operator model built by hand (the converter folds or rewrites these ops when shapes are
+    static): int8 in and out, scale 0.05 / zero point 3 on both."""
+    import numpy as np
+
+    from pipeline.aot.ops.lut_table import one_op_model
+    from pipeline.tflite import BUILTIN_OPS, Operator, Quantization, Tensor
+    q = Quantization(np.array([0.05], np.float32), np.array([3]), 0)
+    x = Tensor(0, "x", in_shape, "int8", 0, None, q)
+    y = Tensor(1, "y", out_shape, "int8", 0, None, q)
+    return one_op_model(Operator(0, op, BUILTIN_OPS.index(op), 1, (0,), (1,)), {}, x, y, pad=4096)
+
+
+ZOO: dict[str, Callable] = {
+    "movement_squeeze": lambda: _one_op("SQUEEZE", (1, 5, 1, 7), (5, 7)),
+    "movement_zeros_like": lambda: _one_op("ZEROS_LIKE", (1, 5, 7), (1, 5, 7)),
+    "movement_free_batch": _free_batch, "movement_slices": _slices, "movement_gathers": _gathers,
                             "movement_stacks": _stacks}

@@ -25,16 +25,11 @@ MISSING: dict[str, str] = {
            "it"),
     "NOT_EQUAL": ("binary.c's compare kernel has it (AOT_CMP_NE), but the TFLite converter keeps NOT_EQUAL "
                 "float (dequantizes its int8 inputs), so no int8 zoo model can test it"),
-    "SQUEEZE": ("the stock converter rewrites it to RESHAPE when shapes are static "
-              "(tests/aot_zoo_movement.py _stacks: tf.squeeze and tf.expand_dims both became RESHAPE), "
-              "so no zoo model can hold it"),
     "SVDF": ("int8 SVDF with an int16 activation-state variable tensor: kernel not written, and the "
            "engine has no state that persists across invocations (the planner rejects a tensor read "
            "before written)"),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": ("int8 LSTM with int16 gates and cell state (variable tensors): kernel not written; needs "
                                    "state persisting across invocations"),
-    "ZEROS_LIKE": ("the stock converter constant-folds it when shapes are static, so no zoo model can hold "
-                 "it"),
 }
 
 

@@ -449,6 +449,15 @@ def _shape(c: Ctx) -> Step:
                 [Const(c.cname("data"), "int32_t", values)])
 
 
+def _zeros_like(c: Ctx) -> Step:
+    """ZEROS_LIKE: raw zero bytes, not the zero point (TFLM's int8 kernel memsets its output; checked
+    on a one-op model, tests/aot_zoo_movement.py zeros_like); the constant kernel copies them."""
+    x, out = c.t(0), c.out()
+    elem = _data(c, out)
+    return Step(c.op.index, c.op.op, "constant", [x.index], [out.index], dict(bytes=elem * out.size),
+                [Const(c.cname("data"), "int8_t", np.zeros(elem * out.size, dtype=np.int64))])
+
+
 KERNELS = (
     Kernel("constant", "aot_constant", "aot_constant_t", "constant.c", header="constant.h"),
     Kernel("gather", "aot_gather_axes", "aot_gather_t", "gather.c", header="gather.h"),
@@ -456,6 +465,7 @@ KERNELS = (
 )
 OPS = (
     Op("SHAPE", _shape, ("constant",)),
+    Op("ZEROS_LIKE", _zeros_like, ("constant",)),
     Op("TRANSPOSE", _transpose, ("gather",)),
     Op("SLICE", _slice, ("gather",)),
     Op("STRIDED_SLICE", _strided_slice, ("gather",)),

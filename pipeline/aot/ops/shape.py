@@ -61,6 +61,8 @@ KERNELS = (
 )
 OPS = (
     Op("RESHAPE", _reshape, ("copy",)),
+    # the converter turns squeezes of static shapes into RESHAPE; a SQUEEZE that survives is a copy too
+    Op("SQUEEZE", _reshape, ("copy",)),
     Op("PAD", _pad, ("pad",)),
     Op("PADV2", _pad, ("pad",)),
     Op("CONCATENATION", _concat, ("concat",)),
