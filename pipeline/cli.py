@@ -80,6 +80,11 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         from .tflite import read_model
 
         read_model(model_path)  # a malformed file fails now, not after the data stage
+        from .convert.describe import require_int8
+
+        # ... and so does a float one: the data stage fits the dataset to its input, and "float-only
+        # model where int8 is required" says more than a shape mismatch would.
+        require_int8(Path(model_path), f"--model {model_path}")
     export_only = None
     if engine == "tflm" and until is None:
         from .aot.tflm.export import tflm_src_from
