@@ -76,12 +76,9 @@ def _converter(p: Path, sample: tuple[int, ...]):
 
     if is_saved_model(p):
         return tf.lite.TFLiteConverter.from_saved_model(str(p))
-    model = load_keras(p)
-    # A fixed batch of 1 (the models here run one sample at a time): a dynamic batch would give
-    # the TFLite input [1, ...] with shape_signature -1, which TFLite Micro refuses.
-    spec = tf.TensorSpec((1, *sample), tf.float32)
-    fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-    return tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], model)
+    # from_keras_model freezes the variables (a concrete function of a Keras 3 model does not:
+    # READ_VARIABLE then fails during calibration); a dynamic batch becomes 1 in the TFLite input.
+    return tf.lite.TFLiteConverter.from_keras_model(load_keras(p))
 
 
 def convert_keras(p: Path, out_dir: Path, calibration: np.ndarray, sample: tuple[int, ...],
