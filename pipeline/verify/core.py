@@ -1,7 +1,6 @@
 """`verify_models`: every runtime on the test split, agreement, per-layer report, acceptance."""
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +81,7 @@ def verify_models(int8_bytes: bytes, x_test: np.ndarray, y_test: np.ndarray, *,
 
         q_tflm = None
         tflm.update(runs=False, error=str(err),
-                    missing_ops=tflm_missing_ops(int8_bytes, log_path or Path(os.devnull)))
+                    missing_ops=tflm_missing_ops(int8_bytes, log_path))
     acc["int8_xnnpack"] = nx.accuracy(q_xnn, y)
     acc["int8_ref"] = nx.accuracy(q_ref, y)
     acc["int8_tflm"] = None if q_tflm is None else nx.accuracy(q_tflm, y)

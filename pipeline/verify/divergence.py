@@ -9,6 +9,7 @@ where the two runtimes disagree: issue #23's U-Net named op #0 CONV_2D, identica
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -19,20 +20,25 @@ from .runtimes import litert_interpreter, prepare_inputs
 _MISSING = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
 
 
-def tflm_missing_ops(model_bytes: bytes, log_path) -> list[str]:
-    """Ops TFLite Micro has no kernel for, from what its loader wrote (fd 2) while failing."""
+def tflm_missing_ops(model_bytes: bytes, log_path=None) -> list[str]:
+    """Ops TFLite Micro has no kernel for, from what its loader writes (C-level stdout/stderr)
+    while failing; the text is kept in `log_path` (a temporary file when None)."""
+    import tempfile
+
     from tflite_micro.python.tflite_micro import runtime
 
-    with quiet(log_path):
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(log_path) if log_path is not None else Path(tmp) / "tflm.log"
+        with quiet(log):
+            try:
+                runtime.Interpreter.from_bytes(bytes(model_bytes), arena_size=16 * len(model_bytes) + 65536)
+                return []
+            except (RuntimeError, ValueError):
+                pass
         try:
-            runtime.Interpreter.from_bytes(bytes(model_bytes), arena_size=16 * len(model_bytes) + 65536)
+            text = log.read_text(errors="replace")
+        except OSError:
             return []
-        except (RuntimeError, ValueError):
-            pass
-    try:
-        text = open(log_path, errors="replace").read()
-    except OSError:
-        return []
     return sorted(set(_MISSING.findall(text)))
 
 
