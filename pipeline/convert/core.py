@@ -104,8 +104,8 @@ def _check_onnx_shape(path: Path, dims: list[int | str], input_shape: tuple[int,
     sample = model.sample()
     if sample != tuple(input_shape):
         raise PipelineError(
-            f"{path}: the dataset's samples {list(input_shape)} do not match the ONNX model's input "
-            f"{model.describe()}; give x_train/x_test as [N, {', '.join(map(str, sample))}]")
+            f"{path}: the ONNX model's input {model.describe()} does not match the dataset's samples "
+            f"{list(input_shape)}; give x_train/x_test as [N, {', '.join(map(str, sample))}]")
     return [1, *input_shape]
 
 
