@@ -18,7 +18,8 @@ from pipeline.stages.progress import Progress
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Explicit list, in run order (no discovery by import side effects).
-SUITES = ("training_suite", "runtime_suite", "cortex_m_suite", "cortex_m_timing", "fuzz_suite", "pipeline_cost")
+SUITES = ("training_suite", "runtime_suite", "cortex_m_suite", "cortex_m_timing", "fuzz_suite", "pipeline_cost",
+          "byom_suite")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,16 @@ def zoo_module():
     return aot_zoo
 
 
+def byom_zoo_module():
+    """The BYOM zoo (tests/byom_zoo.py: ordinary PyTorch and Keras models), from the tests folder
+    like `zoo_module`."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import byom_zoo
+    return byom_zoo
+
+
 def built_artifacts(target: str, dataset: str, until: str, progress: Progress, **sections) -> dict:
     """Artifacts of the real build chain (cached across suites and runs in build/bench)."""
     cfg = Config().with_overrides(build={"dir": str(BUILD_DIR)}, data={"dataset": dataset}, **sections)

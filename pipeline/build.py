@@ -120,7 +120,7 @@ def _run_chain(
             target_fields=target.fields(stage.TARGET_FIELDS),
             options={k: options.get(k) for k in getattr(stage, "OPTION_KEYS", ())},
             inputs=inputs,
-            model_digest=model_digest if stage.NAME not in ("data",) else None,
+            model_digest=model_digest,  # the data stage too: --model decides the samples' shape
         )
         cached = None if index >= force_from else cache.lookup(stage.NAME, key)
         t0 = time.monotonic()

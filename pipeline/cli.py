@@ -80,6 +80,11 @@ def _run_build(target, config_path, dataset, device, engine, tflm_dir, model_pat
         from .tflite import read_model
 
         read_model(model_path)  # a malformed file fails now, not after the data stage
+        from .convert.describe import require_int8
+
+        # ... and so does a float one: the data stage fits the dataset to its input, and "float-only
+        # model where int8 is required" says more than a shape mismatch would.
+        require_int8(Path(model_path), f"--model {model_path}")
     export_only = None
     if engine == "tflm" and until is None:
         from .aot.tflm.export import tflm_src_from
@@ -154,6 +159,20 @@ def inspect(model, target, as_json, engine):
     sys.exit(inspect_mod.inspect_command(model, target, as_json, engine))
 
 
+def _run_takes_tflite(model: Path, tgt) -> None:
+    """`pipeline run` runs a converted model; anything `build --model` converts gets one line
+    saying how (quantizing needs the dataset's calibration split, which `run` does not take)."""
+    if model.suffix.lower() == ".tflite":
+        return
+    from .convert.byom import model_kind
+
+    kind = model_kind(model)  # a missing or unknown file: its own one line
+    raise PipelineError(
+        f"pipeline run takes an int8 .tflite, and {model} is a {kind} model: convert it with "
+        f"`pipeline build --target {tgt.id} --model {model} --dataset D` (the same cached chain), then "
+        f"`pipeline run --target {tgt.id} --model build/{tgt.id}/convert/model_int8.tflite ...`")
+
+
 @cli.command()
 @click.option("--target", "-t", "target", required=True)
 @click.option("--model", "model", required=True, type=click.Path(path_type=Path))
@@ -170,6 +189,7 @@ def run(target, model, inputs, outputs, device, kernels, accept_new_host_key, en
     from .adapters import ADAPTERS
 
     _, tgt = _load(None, target)
+    _run_takes_tflite(model, tgt)
     for p in (model, inputs):
         if not p.is_file():
             raise PipelineError(f"file not found: {p}")

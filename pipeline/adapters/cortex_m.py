@@ -91,7 +91,11 @@ def _find_test_set(inputs, options) -> tuple[np.ndarray | None, np.ndarray | Non
     path = (options or {}).get("test_data")
     if path is None and "data" in (inputs or {}):
         with np.load(inputs["data"].path("dataset.npz"), allow_pickle=False) as z:
-            return np.moveaxis(z["x_test"], 1, -1), z["y_test"]
+            x = z["x_test"]
+            conv = inputs.get("convert")
+            if conv is None or not conv.meta.get("channels_last"):  # Keras/TFLite samples go in as they are
+                x = np.moveaxis(x, 1, -1)
+            return x, z["y_test"]
     if path is None:
         for art in (inputs or {}).values():
             cand = [f for f in art.files() if f.name == "test.npz"]

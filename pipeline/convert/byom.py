@@ -4,6 +4,8 @@ Accepted, by what PATH looks like:
 - `model.tflite`   a ready model: validated with our reader, must be full int8 (in/out int8)
                    and fit the target kind's op set; copied as-is (no float reference).
 - `model.onnx`     quantized here with the dataset's calibration split (float TFLite too).
+- `model.keras`, `model.h5`, a SavedModel directory
+                   straight to TensorFlow's TFLiteConverter (no ONNX hop; keras_model.py).
 - `model.pt2`      a `torch.export` ExportedProgram (`torch.export.save`).
 - `model.pt/.pth`  a module saved with `pipeline.models` (`load_model`) or `torch.save(module)`.
 - `pkg.mod:factory` or `path/to/file.py:factory`
@@ -28,9 +30,20 @@ TORCH_SUFFIXES = (".pt", ".pth", ".pt2")
 
 def model_kind(ref: str | Path) -> str:
     """'tflite' | 'onnx' | 'torch' for a --model value; raises one line for anything else."""
+    from .keras_model import is_saved_model
+    from .layout import KERAS_SUFFIXES
+
     s = str(ref)
     p = Path(s)
     suffix = p.suffix.lower()
+    if is_saved_model(p):
+        return "keras"
+    if suffix in KERAS_SUFFIXES:
+        if not p.is_file():
+            raise PipelineError(f"--model {s}: file not found")
+        return "keras"
+    if p.is_dir():
+        raise PipelineError(f"--model {s}: a directory, but not a SavedModel (no saved_model.pb in it)")
     if suffix in (".tflite", ".onnx", *TORCH_SUFFIXES):
         if not p.is_file():
             raise PipelineError(f"--model {s}: file not found")
@@ -40,7 +53,7 @@ def model_kind(ref: str | Path) -> str:
     if p.is_file():
         raise PipelineError(
             f"--model {s}: unknown model file type '{p.suffix or '(none)'}'; expected .tflite, .onnx, "
-            ".pt2, .pt/.pth or a Python reference module.path:factory")
+            ".pt2, .pt/.pth, .keras, .h5, a SavedModel directory or a Python reference module.path:factory")
     raise PipelineError(f"--model {s}: file not found (nor a module.path:factory reference)")
 
 
@@ -147,7 +160,9 @@ def _is_module(obj) -> bool:
 
 
 def adopt_tflite(path: Path, out_dir: Path, kind: str, input_shape: tuple[int, ...] | None = None) -> ConversionResult:
-    """Validate a ready `.tflite` (parse, full int8, target op set, input shape) and copy it."""
+    """Validate a ready `.tflite` (parse, full int8, target op set, input shape) and copy it.
+    `input_shape`: the dataset's samples, as the model takes them (the data stage fits them to
+    the model) or, from older callers, channels-first."""
     from .layout import channels_last_shape
 
     model = require_int8(Path(path), f"--model {path}")
@@ -155,7 +170,7 @@ def adopt_tflite(path: Path, out_dir: Path, kind: str, input_shape: tuple[int, .
     desc = describe_tflite(model)
     if input_shape is not None:
         expected = list(channels_last_shape(input_shape))
-        if desc["input"]["shape"] != expected:
+        if desc["input"]["shape"] not in (expected, [1, *input_shape]):
             raise PipelineError(
                 f"--model {path}: input shape {desc['input']['shape']} does not match the dataset "
                 f"(expected channels-last {expected} for input {list(input_shape)})")
@@ -173,6 +188,10 @@ def convert_user_model(ref: str | Path, out_dir: Path, calibration, input_shape:
     what = model_kind(ref)
     if what == "tflite":
         res = adopt_tflite(Path(str(ref)), out_dir, kind, input_shape)
+    elif what == "keras":
+        from .keras_model import convert_keras
+
+        res = convert_keras(Path(str(ref)), out_dir, calibration, tuple(input_shape), kind, per_channel_dense)
     elif what == "onnx":
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -186,4 +205,6 @@ def convert_user_model(ref: str | Path, out_dir: Path, calibration, input_shape:
                             per_channel_dense=per_channel_dense, dense_as_conv=dense_as_conv)
     res.meta["source"] = what
     res.meta["source_ref"] = str(ref)
+    # Keras and TFLite models take the samples as they are; ONNX/PyTorch ones channels-first.
+    res.meta["channels_last"] = what in ("tflite", "keras")
     return res

@@ -26,7 +26,9 @@ def _build() -> tuple[Registry[Loader], Registry[Loader]]:
 DATASETS, PREFIXES = _build()
 
 
-def load(cfg: DataConfig) -> Dataset:
+def load(cfg: DataConfig, model_path=None) -> Dataset:
+    """`model_path` (`--model`): the samples take the model's own input shape where the file has
+    one (checked, one line when the data cannot have it); else channels-first by rank."""
     spec = cfg.dataset
     if ":" in spec:
         prefix = spec.split(":", 1)[0]
@@ -40,7 +42,20 @@ def load(cfg: DataConfig) -> Dataset:
     else:
         raw = DATASETS.get(spec)(spec)
     return prepare(raw, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
-                   calibration_samples=cfg.calibration_samples, max_train_samples=cfg.max_train_samples)
+                   calibration_samples=cfg.calibration_samples, max_train_samples=cfg.max_train_samples,
+                   fit=_model_fit(model_path))
+
+
+def _model_fit(model_path):
+    if model_path is None:
+        return None
+    from ..convert.layout import fit_samples, model_input
+
+    model = model_input(model_path)
+    if model is None:
+        return None
+    sample = model.sample()
+    return lambda name, x: fit_samples(x, sample, model.channels_last, name, model)
 
 
 __all__ = ["DATASETS", "Dataset", "load"]

@@ -145,9 +145,12 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
 
 
 def prepare(raw: RawData, *, seed: int, val_fraction: float, test_fraction: float,
-            calibration_samples: int, max_train_samples: int | None = None) -> Dataset:
+            calibration_samples: int, max_train_samples: int | None = None, fit=None) -> Dataset:
+    """`fit(name, x)`: the samples in a given model's own shape (`--model`, see
+    pipeline.convert.layout.fit_samples); without it the layout is channels-first by rank."""
     name = raw.name
-    x_train = to_channels_first(name, np.asarray(raw.x_train))
+    fit = fit or to_channels_first
+    x_train = fit(name, np.asarray(raw.x_train))
     y_train = np.asarray(raw.y_train)
     check_arrays(name, x_train, y_train, "train")
     if raw.x_test is None:
@@ -155,7 +158,7 @@ def prepare(raw: RawData, *, seed: int, val_fraction: float, test_fraction: floa
         x_test, y_test = x_train[test], y_train[test]
         x_train, y_train = x_train[keep], y_train[keep]
     else:
-        x_test = to_channels_first(name, np.asarray(raw.x_test))
+        x_test = fit(name, np.asarray(raw.x_test))
         y_test = np.asarray(raw.y_test)
         check_arrays(name, x_test, y_test, "test")
     if x_test.shape[1:] != x_train.shape[1:]:

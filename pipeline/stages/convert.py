@@ -59,6 +59,7 @@ def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
         "op_counts": int8["op_counts"],
         "input_shape": list(ds.input_shape),
         "input_layout": int8["input_layout"],
+        "channels_last": res.meta.get("channels_last", False),  # the samples go in as they are
         "input_quant": {"scale": int8["input"]["scale"], "zero_point": int8["input"]["zero_point"]},
         "output_quant": {"scale": int8["output"]["scale"], "zero_point": int8["output"]["zero_point"]},
         "normalization": {"mean": ds.mean, "std": ds.std},

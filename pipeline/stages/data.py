@@ -1,4 +1,6 @@
-"""Stage `data`: load the configured dataset, validate it, split it, normalise it, record how."""
+"""Stage `data`: load the configured dataset, validate it, split it, normalise it, record how.
+
+With `--model` the samples take that model's own input shape (its digest is in this stage's key)."""
 from __future__ import annotations
 
 from .. import data as datasets
@@ -12,7 +14,7 @@ TARGET_FIELDS: tuple[str, ...] = ()
 
 def run(ctx: Context, inputs: dict[str, Artifact]) -> Artifact:
     with ctx.progress.status(f"loading dataset {ctx.config.data.dataset}"):
-        ds = datasets.load(ctx.config.data)
+        ds = datasets.load(ctx.config.data, ctx.model_path)
     ds.save(ctx.out_dir)
     meta = ds.describe()
     sizes = meta["sizes"]

@@ -113,10 +113,14 @@ def test_bad_onnx_and_torch_files(digits, tmp_path):
     with pytest.raises(PipelineError) as e:
         _conv(tmp_path / "weights.pt", digits, tmp_path / "o2")
     assert "state_dict" in _one_line(e)
-    (tmp_path / "model.h5").write_bytes(b"x")
+    (tmp_path / "model.xyz").write_bytes(b"x")
     with pytest.raises(PipelineError) as e:
-        _conv(tmp_path / "model.h5", digits, tmp_path / "o3")
-    assert "unknown model file type" in _one_line(e)
+        _conv(tmp_path / "model.xyz", digits, tmp_path / "o3")
+    assert "unknown model file type" in _one_line(e) and ".keras" in str(e.value)
+    (tmp_path / "model.h5").write_bytes(b"x")  # a Keras file now (issue #23), but not a readable one
+    with pytest.raises(PipelineError) as e:
+        _conv(tmp_path / "model.h5", digits, tmp_path / "o3b")
+    assert "cannot load the Keras model" in _one_line(e)
     with pytest.raises(PipelineError) as e:
         _conv(tmp_path / "missing.onnx", digits, tmp_path / "o4")
     assert "not found" in _one_line(e)
