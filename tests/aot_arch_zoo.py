@@ -158,14 +158,16 @@ def _fit_briefly(model, seed: int) -> list[np.ndarray]:
 
 
 def build(names: list[str] | None, out_dir: Path) -> dict[str, Path]:
-    """Write <name>.tflite for each model into out_dir (skips files already there)."""
+    """Write <name>.tflite for each model into out_dir (skips files already there); each model's seed
+    is its place in ARCH, so a subset builds the same models as the whole zoo."""
     out_dir = Path(out_dir)
     paths = {}
-    for k, name in enumerate(names or list(ARCH)):
+    for name in names or list(ARCH):
         path = out_dir / f"{name}.tflite"
         if not path.exists():
-            keras3().utils.set_random_seed(k)
+            seed = list(ARCH).index(name)
+            keras3().utils.set_random_seed(seed)
             model = ARCH[name]()
-            atomic.write_bytes(path, convert_model(model, [[x] for x in _fit_briefly(model, k)]))
+            atomic.write_bytes(path, convert_model(model, [[x] for x in _fit_briefly(model, seed)]))
         paths[name] = path
     return paths

@@ -162,8 +162,8 @@ def tflm_notes(report: dict) -> list[str]:
 def check_acceptance(report: dict, thresholds: VerifyThresholds, kind: str | None = None) -> dict:
     """Adds `acceptance` to the report; raises a one-line PipelineError when it fails.
 
-    Cortex-M: TFLite Micro's int8 top-1 vs float and its agreement with LiteRT's reference
-    kernels (our engine is proven bit-exact with TFLM). Other kinds: LiteRT's reference and
+    Cortex-M: TFLite Micro's int8 top-1 vs float (our engine is proven bit-exact with TFLM; its
+    agreement with LiteRT's reference kernels is a note). Other kinds: LiteRT's reference and
     XNNPACK int8 top-1 vs float; TFLite Micro findings are notes, never a failure."""
     kind = kind or report.get("target_kind", "cortex-m")
     return (_check_tflm if kind == "cortex-m" else _check_litert)(report, thresholds)
@@ -189,6 +189,11 @@ def _check_litert(report: dict, thresholds: VerifyThresholds) -> dict:
 
 
 def _check_tflm(report: dict, thresholds: VerifyThresholds) -> dict:
+    """Cortex-M: what the target runs is TFLite Micro's arithmetic (our engine is proven bit-exact
+    with it on every build), so TFLM's int8 top-1 against float is the gate. Where TFLM and LiteRT's
+    reference kernels round differently (FULLY_CONNECTED: 0.3-0.5 % of outputs on small MLPs; GRU,
+    LSTM and attention blocks, whose 1-LSB differences compound: 5-12 %), that is a note naming
+    the first differing op, not a failure."""
     t = report.get("tflm") or {}
     if not t.get("runs", True):
         ops = t.get("missing_ops") or []
@@ -200,29 +205,28 @@ def _check_tflm(report: dict, thresholds: VerifyThresholds) -> dict:
     agree = report["agreement"]["tflm_vs_ref"]
     acc_ok = drop is None or drop <= thresholds.max_accuracy_drop_pt + 1e-9
     agree_ok = agree >= thresholds.min_agreement
+    notes = list(report.get("notes", []))
+    if not agree_ok:
+        first = t.get("first_differing_op")
+        notes.append(f"TFLite Micro differs from LiteRT-ref on {(1 - agree) * 100:.2f} % of output elements"
+                     + (f"; first differing op #{first['op_index']} {first['op']}" if first else "")
+                     + " (the device runs TFLite Micro's arithmetic)")
+        report["notes"] = notes
     report["acceptance"] = {
         "max_accuracy_drop_pt": thresholds.max_accuracy_drop_pt,
         "min_agreement": thresholds.min_agreement,
         "gated": ["int8_tflm"],
         "accuracy_ok": acc_ok,
         "agreement_ok": agree_ok,
-        "passed": acc_ok and agree_ok,
+        "passed": acc_ok,
+        "notes": notes,
     }
-    if acc_ok and agree_ok:
+    if acc_ok:
         return report
     ref = report["reference_accuracy"]
     int8 = report["int8_accuracy"]
-    parts = []
-    if not acc_ok:
-        parts.append(f"int8 top-1 {int8 * 100:.2f}% is {drop:.2f} pt below {report['reference']} "
-                     f"{ref * 100:.2f}% (allowed: {thresholds.max_accuracy_drop_pt} pt)")
-    else:
-        parts.append(f"int8 top-1 {int8 * 100:.2f}% vs float {ref * 100:.2f}%" if ref is not None
-                     else f"int8 top-1 {int8 * 100:.2f}%")
-    parts.append(f"TFLM/LiteRT-ref agreement {agree * 100:.3f}% (required: {thresholds.min_agreement * 100:.1f}%)")
-    first = t.get("first_differing_op")
-    if not agree_ok and first:
-        parts.append(f"first differing op #{first['op_index']} {first['op']}")
+    parts = [f"int8 top-1 {int8 * 100:.2f}% is {drop:.2f} pt below {report['reference']} "
+             f"{ref * 100:.2f}% (allowed: {thresholds.max_accuracy_drop_pt} pt)"]
     w = report.get("worst_layer")
     if w:
         where = f" {w['layer']}" if w.get("layer") else ""

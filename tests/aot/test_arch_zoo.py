@@ -12,13 +12,29 @@ pytestmark = pytest.mark.slow
 
 # model -> the op its build is refused for (the engine's error names it and its operator index)
 GAPS: dict[str, str] = {}
-# (model, board) pairs whose firmware does not fit the board's flash
-TOO_BIG: set[tuple[str, str]] = set()
+# (model, board) pairs whose firmware does not fit the board's flash (1 MB on the M4/M7 boards) in the
+# fast layout, which stores GEMM weights as int16: MobileNetV2 0.35 has 0.60 MB of int8 weights,
+# MobileNetV3-Small 1.26 MB (its 1024-channel head), the minimalistic one 0.9 MB. M55 (2 MB, Helium
+# reads int8 weights as they are) fits all three. The compact int8 layout is the flash issue's.
+TOO_BIG: set[tuple[str, str]] = {(m, board) for m in ("mobilenet_v2_035", "mobilenet_v3_small",
+                                                       "mobilenet_v3_small_minimalistic")
+                                 for board in ("cortex-m4", "cortex-m7")}
+
+
+class _Lazy(dict):
+    """name -> .tflite path, each model converted on first use (a -k selection converts only its own)."""
+    def __init__(self, where):
+        super().__init__()
+        self.where = where
+
+    def __missing__(self, name):
+        self[name] = arch.build([name], self.where)[name]
+        return self[name]
 
 
 @pytest.fixture(scope="session")
 def arch_models(tmp_path_factory):
-    return arch.build(None, tmp_path_factory.getbasetemp() / "arch-zoo")
+    return _Lazy(tmp_path_factory.getbasetemp() / "arch-zoo")
 
 
 def _compile(name, arch_models, request):

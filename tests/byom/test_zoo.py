@@ -17,21 +17,12 @@ pytestmark = pytest.mark.slow
 MAX_DROP_PT = 2.0  # the issue's acceptance: int8 top-1 within 2 points of float
 
 # Zoo model -> the op a Cortex-M build names when it fails: the first op the AOT engine
-# (pipeline.opsets, issue #20) lacks, or the op where TFLite Micro and LiteRT's reference kernels
-# part (FULLY_CONNECTED's rounding: 99.56-99.69 % identical outputs, below verify.min_agreement
-# 99.9 %). Delete an entry when the op lands: its test then runs the bit-exactness proof.
+# (pipeline.opsets, issue #20) lacks. Delete an entry when the op lands: its test then runs the
+# bit-exactness proof. (TFLite Micro's rounding differing from LiteRT's reference kernels, e.g.
+# FULLY_CONNECTED on the MLPs, is a note on a Cortex-M build, not a failure: the device runs TFLM.)
 CORTEX_M_MISSING: dict[str, str] = {
-    "mlp": "FULLY_CONNECTED",              # TFLM vs LiteRT-ref agreement 99.56 %, first differing op #0
-    "keras_mlp": "FULLY_CONNECTED",        # the same, 99.69 %
-    "keras_cnn": "FULLY_CONNECTED",        # the head; 99.81 %, first differing op #6
-    "keras_gru": "SHAPE",                  # the Keras GRU's zero state for a dynamic batch: SHAPE, PACK, FILL
-    "keras_conv1d_gelu": "EXPAND_DIMS",    # Conv1D as CONV_2D; then GELU
-    "mobilenet_v3": "HARD_SWISH",          # Hardswish after the Cortex-M rewrite (TFLite Micro has it)
-    "unet": "TRANSPOSE_CONV",              # then RESIZE_NEAREST_NEIGHBOR
-    "gru": "TRANSPOSE",                    # onnx2tf's [T, F] -> [F, T] input, then STRIDED_SLICE, TANH
-    "lstm": "TRANSPOSE",                   # the same
-    "transformer": "TRANSPOSE",            # then GATHER, BATCH_MATMUL, SUB, RSQRT, SQUARED_DIFFERENCE
-    "mlp_silu_dynamic": "SQUARED_DIFFERENCE",  # LayerNorm's variance, then RSQRT, SUB
+    "keras_gru": "FILL",                   # the Keras GRU's zero state for a dynamic batch: SHAPE, PACK, FILL
+    "keras_conv1d_gelu": "EXPAND_DIMS",    # Conv1D as CONV_2D between EXPAND_DIMS / RESHAPE
 }
 
 

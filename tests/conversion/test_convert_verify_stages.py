@@ -96,6 +96,7 @@ def test_acceptance_failures_are_one_line_with_both_numbers():
         check_acceptance(_report(2.5, 1.0), t)
     msg = str(e.value)
     assert "\n" not in msg and "2.50 pt" in msg and "95.00%" in msg and "92.50%" in msg and "op #3" in msg
-    with pytest.raises(PipelineError) as e:
-        check_acceptance(_report(0.0, 0.998), t)
-    assert "99.800%" in str(e.value) and "99.9" in str(e.value)
+    # TFLM vs LiteRT-ref disagreement is reported, not gated: the device runs TFLM's arithmetic
+    ok = check_acceptance(_report(0.0, 0.998), t)["acceptance"]
+    assert ok["passed"] and not ok["agreement_ok"]
+    assert any("0.20 % of output elements" in n for n in ok["notes"])

@@ -16,15 +16,17 @@ import numpy as np
 from .spec import Kernel, Op
 from ..compile.step import Const, Ctx, Step, sq
 
-_ELEM = {"int8": 1, "int16": 2, "int32": 4}
+_ELEM = {"int8": 1, "int16": 2, "int32": 4, "float32": 4}
 RANK = 6    # firmware/kernels/gather.h AOT_GATHER_RANK
 
 
 def _data(c: Ctx, t) -> int:
     """Element size of a moved activation: int8 (the engine's type) and, as plain byte moves, int16 /
-    int32; every moved tensor must share the input's quantization (TFLM copies bytes, no rescale)."""
+    int32 / float32 (an unrolled Keras LSTM can reach the converter with its gate SPLIT left in float,
+    DEQUANTIZE -> SPLIT -> QUANTIZE); every moved tensor must share the input's quantization (TFLM
+    copies bytes, no rescale)."""
     if t.dtype not in _ELEM:
-        raise c.fail(f"tensor '{t.name}' is {t.dtype}; the movement kernels move int8, int16 or int32")
+        raise c.fail(f"tensor '{t.name}' is {t.dtype}; the movement kernels move int8, int16, int32 or float32")
     c.act(t, t.dtype)
     return _ELEM[t.dtype]
 
