@@ -156,6 +156,15 @@ OPTION_PARSERS = {
                                             "fused_activation": _act(t, 3)}),
     101: ("BatchMatMulOptions", lambda t: {"adj_x": t.scalar(0, "bool", False), "adj_y": t.scalar(1, "bool", False)}),
     75: ("LeakyReluOptions", lambda t: {"alpha": t.scalar(0, "f32", 0.0)}),
+    # SUB and DIV carry a fused activation like ADD; unparsed it would read as NONE (after int8
+    # calibration a fused ReLU/ReLU6 rarely clamps anything, which is why no zoo model showed it)
+    28: ("SubOptions", lambda t: {"fused_activation": _act(t, 0)}),
+    29: ("DivOptions", lambda t: {"fused_activation": _act(t, 0)}),
+    # the two TFLite Micro int8 ops the engine lacks, parsed so that adding them needs no schema edit
+    6: ("SVDFOptions", lambda t: {"rank": t.scalar(0, "i32", 0), "fused_activation": _act(t, 1)}),
+    71: ("UnidirectionalSequenceLSTMOptions", lambda t: {
+        "fused_activation": _act(t, 0), "cell_clip": t.scalar(1, "f32", 0.0), "proj_clip": t.scalar(2, "f32", 0.0),
+        "time_major": t.scalar(3, "bool", False)}),
     **_MOVEMENT_OPTIONS,
 }
 
