@@ -234,7 +234,9 @@ REWRITES: dict[str, tuple[Callable, tuple[str, ...]]] = {
 }
 
 
-def _shapes(model) -> dict[str, list]:
+def value_shapes(model) -> dict[str, list]:
+    """Each value's shape from ONNX shape inference (None for a symbolic dimension; empty where
+    inference fails)."""
     import onnx
 
     try:
@@ -255,7 +257,7 @@ def portable(src: Path, dest: Path, kind: str) -> dict[str, int]:
     model = onnx.load(str(src))
     gr = _Graph(model)
     # GRU/LSTM need X's static [T, 1, I]
-    gr.shapes = _shapes(model)
+    gr.shapes = value_shapes(model)
     done: dict[str, int] = {}
     nodes = []
     for n in model.graph.node:

@@ -114,14 +114,7 @@ def dense_head_as_conv(onnx_path: Path, dest: Path) -> int:
 
 
 def _ranks(model) -> dict[str, int]:
-    import onnx
+    """Each value's rank, from ONNX shape inference (empty where inference fails)."""
+    from .portable import value_shapes
 
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model)
-    except Exception:  # noqa: BLE001
-        return {}
-    out = {}
-    for vi in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output):
-        if vi.type.tensor_type.HasField("shape"):
-            out[vi.name] = len(vi.type.tensor_type.shape.dim)
-    return out
+    return {name: len(shape) for name, shape in value_shapes(model).items()}

@@ -1,6 +1,6 @@
 """Per-target verification gates (issue #23) on report dicts shaped like verify_models' output:
-LiteRT gates the Pi/Android/host, TFLite Micro gates Cortex-M, and TFLM findings on a LiteRT
-target are notes, never failures."""
+LiteRT gates the Pi/Android/host, TFLite Micro's accuracy gates Cortex-M, and TFLM's disagreement
+with LiteRT is a note, never a failure."""
 from __future__ import annotations
 
 import pytest
@@ -49,9 +49,11 @@ def test_cortex_m_build_never_passes_without_tflm():
     with pytest.raises(PipelineError) as e:
         check_acceptance(_report(tflm=None, runs=False, missing=["RELU_0_TO_1"]), T, "cortex-m")
     assert "\n" not in str(e.value) and "lacks RELU_0_TO_1" in str(e.value)
-    with pytest.raises(PipelineError) as e:
-        check_acceptance(_report(agree=0.99, first={"op_index": 3, "op": "FULLY_CONNECTED"}), T, "cortex-m")
-    assert "99.000%" in str(e.value) and "first differing op #3 FULLY_CONNECTED" in str(e.value)
+    # TFLM rounding differently from LiteRT's reference kernels is a note: the device runs TFLM
+    ok = check_acceptance(_report(agree=0.99, first={"op_index": 3, "op": "FULLY_CONNECTED"}), T, "cortex-m")
+    assert ok["acceptance"]["passed"] and not ok["acceptance"]["agreement_ok"]
+    assert ok["notes"] == ["TFLite Micro differs from LiteRT-ref on 1.00 % of output elements; "
+                           "first differing op #3 FULLY_CONNECTED"]
     # LiteRT being fine does not rescue a TFLM accuracy drop on a microcontroller
     with pytest.raises(PipelineError):
         check_acceptance(_report(tflm=0.90), T, "cortex-m")

@@ -99,4 +99,4 @@ def test_acceptance_failures_are_one_line_with_both_numbers():
     # TFLM vs LiteRT-ref disagreement is reported, not gated: the device runs TFLM's arithmetic
     ok = check_acceptance(_report(0.0, 0.998), t)["acceptance"]
     assert ok["passed"] and not ok["agreement_ok"]
-    assert any("0.20 % of output elements" in n for n in ok["notes"])
+    assert any("0.20 % of output elements" in n for n in ok["notes"]), ok["notes"]

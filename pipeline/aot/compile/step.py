@@ -140,3 +140,15 @@ def check_prob_output(c: Ctx, out: Tensor) -> None:
         raise c.fail(f"int8 output must have scale 1/256 and zero point -128, found {s} / {z}")
 
 
+
+
+def channel_multipliers(c: Ctx, w: Tensor, oc: int, in_scale: float, out_scale: float) -> list[tuple[int, int]]:
+    """(multiplier, shift) per output channel of a symmetric int8 filter: in_scale * w_scale[o] /
+    out_scale, as TFLM's Prepare computes it (a per-tensor scale serves every channel)."""
+    wq = w.quantization
+    if wq is None or np.any(wq.zero_point != 0):
+        raise c.fail("filter must be symmetric int8 (zero point 0)")
+    scales = [Q.f64(s) for s in wq.scale]
+    if len(scales) not in (1, oc):
+        raise c.fail(f"{len(scales)} filter scales for {oc} channels")
+    return [Q.quantize_multiplier(in_scale * fs / out_scale) for fs in (scales * oc if len(scales) == 1 else scales)]

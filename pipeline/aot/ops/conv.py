@@ -5,7 +5,7 @@ import numpy as np
 
 from ..compile import quant as Q
 from .spec import Kernel, Op
-from ..compile.step import Const, Ctx, Step, acc_bound, act_range, has_rq, nhwc, rq_consts, sq
+from ..compile.step import channel_multipliers, Const, Ctx, Step, acc_bound, act_range, has_rq, nhwc, rq_consts, sq
 
 
 def _conv(c: Ctx, depthwise: bool) -> Step:
@@ -32,14 +32,7 @@ def _conv(c: Ctx, depthwise: bool) -> Step:
         raise c.fail(f"output {oh}x{ow} does not follow from {o['padding']} padding")
     in_s, in_zp = sq(x)
     out_s, out_zp = sq(out)
-    wq = w.quantization
-    if wq is None or np.any(wq.zero_point != 0):
-        raise c.fail("filter must be symmetric int8 (zero point 0)")
-    scales = [Q.f64(s) for s in wq.scale]
-    if len(scales) not in (1, oc):
-        raise c.fail(f"{len(scales)} filter scales for {oc} channels")
-    scales = scales * oc if len(scales) == 1 else scales
-    ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in scales]
+    ms = channel_multipliers(c, w, oc, in_s, out_s)
     lo, hi = act_range(c, out)
     per_out = wd.reshape(-1, oc).T if depthwise else wd.reshape(oc, -1)
     consts = _weight_consts(c, wd, ms, b, out_zp, oc, per_out)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..compile import quant as Q
-from ..compile.step import Const, Ctx, Step, act_range, nhwc, sq
+from ..compile.step import channel_multipliers, Const, Ctx, Step, act_range, nhwc, sq
 from .spec import Kernel, Op
 
 
@@ -31,15 +31,9 @@ def _transpose_conv(c: Ctx) -> Step:
     sh, sw = o["stride_h"], o["stride_w"]
     if min(sh, sw) < 1:
         raise c.fail(f"strides {sh}x{sw} must be >= 1")
-    wq = w.quantization
-    if wq is None or np.any(wq.zero_point != 0):
-        raise c.fail("filter must be symmetric int8 (zero point 0)")
-    scales = [Q.f64(s) for s in wq.scale]
-    if len(scales) not in (1, oc):
-        raise c.fail(f"{len(scales)} filter scales for {oc} channels")
     in_s, in_zp = sq(x)
     out_s, out_zp = sq(out)
-    ms = [Q.quantize_multiplier(in_s * fs / out_s) for fs in (scales * oc if len(scales) == 1 else scales)]
+    ms = channel_multipliers(c, w, oc, in_s, out_s)
     consts = [Const(c.cname("w"), "int8_t", wd.reshape(-1)),
               Const(c.cname("mult"), "int32_t", np.array([m for m, _ in ms])),
               Const(c.cname("shift"), "int32_t", np.array([s for _, s in ms]))]
