@@ -35,7 +35,6 @@ class ExpNet(nn.Module):
 def with_op_replaced(data: bytes, old: str, new: str) -> bytes:
     """The model with every `old` operator's opcode changed to builtin `new` (same tensors and
     options): a model whose op a runtime lacks, where no converter emits it from a small graph."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
     codes = schema.BuiltinOperator
@@ -44,6 +43,6 @@ def with_op_replaced(data: bytes, old: str, new: str) -> bytes:
         if max(oc.builtinCode, oc.deprecatedBuiltinCode) == getattr(codes, old):
             oc.builtinCode = getattr(codes, new)
             oc.deprecatedBuiltinCode = min(getattr(codes, new), 127)
-    b = flatbuffers.Builder(len(data) + 1024)
+    b = schema.flatbuffers.Builder(len(data) + 1024)   # the runtime the schema module was generated for
     b.Finish(model.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())

@@ -13,7 +13,6 @@ import contextlib
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,25 +22,8 @@ from ..op_check import check_ops
 from .describe import describe_tflite, require_int8
 from .layout import channels_last_shape, to_channels_last
 from .quiet import quiet, tail
-
-INT8_FILE = "model_int8.tflite"
-FLOAT_FILE = "model_float.tflite"
-ONNX_FILE = "model.onnx"
-LOG_FILE = "convert.log"
-
-
-@dataclass
-class ConversionResult:
-    int8_path: Path
-    float_path: Path | None
-    onnx_path: Path | None
-    meta: dict = field(default_factory=dict)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return (text[0] if text else type(err).__name__)[:300]
-
+from .result import (FLOAT_FILE, INT8_FILE, LOG_FILE, ONNX_FILE, ConversionResult,  # noqa: F401 (re-exported)
+                     first_line as _first_line, onnx_io)
 
 # --------------------------------------------------------------------------- torch -> ONNX
 
@@ -73,27 +55,6 @@ def export_onnx(module, input_shape: tuple[int, ...], path: Path, opset: int = 1
 
 
 # --------------------------------------------------------------------------- ONNX checks
-
-def onnx_io(path: Path) -> tuple[str, list[int | str], int]:
-    """(input name, input dims (str for symbolic), number of outputs), validating the file."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except Exception as err:  # noqa: BLE001
-        raise PipelineError(f"{path}: not a valid ONNX model: {_first_line(err)}") from None
-    inits = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in inits]
-    if len(inputs) != 1 or len(model.graph.output) != 1:
-        raise PipelineError(
-            f"{path}: the ONNX model has {len(inputs)} inputs and {len(model.graph.output)} outputs; "
-            "a classifier with exactly one input and one output is required")
-    dims: list[int | str] = []
-    for d in inputs[0].type.tensor_type.shape.dim:
-        dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
-    return inputs[0].name, dims, len(model.graph.output)
-
 
 def _check_onnx_shape(path: Path, dims: list[int | str], input_shape: tuple[int, ...]) -> list[int]:
     """[1, *input_shape] when the dataset's samples are what the ONNX input takes (a dynamic batch

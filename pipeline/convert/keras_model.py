@@ -86,7 +86,7 @@ def convert_keras(p: Path, out_dir: Path, calibration: np.ndarray, sample: tuple
     """Keras / SavedModel -> `model_int8.tflite` + `model_float.tflite` in `out_dir`."""
     import tensorflow as tf
 
-    from .core import FLOAT_FILE, INT8_FILE, LOG_FILE, ConversionResult
+    from .result import FLOAT_FILE, INT8_FILE, LOG_FILE, ConversionResult
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

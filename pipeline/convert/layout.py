@@ -83,7 +83,7 @@ def model_input(ref: str | Path) -> ModelInput | None:
     suffix = p.suffix.lower()
     what = f"--model {ref}"
     if suffix == ".onnx":
-        from .core import onnx_io
+        from .result import onnx_io
 
         _, dims, _ = onnx_io(p)
         return ModelInput(tuple(d if isinstance(d, int) and d > 0 else None for d in dims), False, what)

@@ -53,8 +53,6 @@ def _tensor(S, t: Tensor):
 def one_op_model(op, options: dict, x: Tensor, y: Tensor, pad: int = 0) -> bytes:
     """A model holding only `op` (a pipeline.tflite Operator) from x to y; `pad` bytes of an unused
     buffer make it large enough for the tflite_micro binding's default arena (10x the model)."""
-    import flatbuffers
-
     S, _ = _schema()
     code = S.OperatorCodeT()
     code.builtinCode, code.deprecatedBuiltinCode, code.version = op.opcode, min(op.opcode, 127), op.version
@@ -69,7 +67,8 @@ def one_op_model(op, options: dict, x: Tensor, y: Tensor, pad: int = 0) -> bytes
     if pad:
         m.buffers.append(S.BufferT())
         m.buffers[1].data = np.zeros(pad, dtype=np.uint8)
-    b = flatbuffers.Builder(1024)
+    # the flatbuffers runtime the generated schema module imports (tflite-micro's own dependency)
+    b = S.flatbuffers.Builder(1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
 

@@ -53,6 +53,8 @@ def _cast(c: Ctx) -> Step:
 def _neg_f32(c: Ctx) -> Step:
     """NEG on float32 only (TFLM has no int8 NEG): what remains of LayerNormalization in an int8
     model (the transformer encoder of tests/aot_arch_zoo.py)."""
+    if c.t(0).dtype != "float32":
+        raise c.fail(f"{c.t(0).dtype} NEG: TFLite Micro runs NEG on float or other non-int8 tensors only")
     x, out = c.act(c.t(0), "float32"), c.act(c.out(), "float32")
     if x.size != out.size:
         raise c.fail(f"input has {x.size} elements, output {out.size}")
