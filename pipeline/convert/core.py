@@ -94,7 +94,8 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, log: Path,
         want = _check_onnx_shape(onnx_path, dims, input_shape)
         if any(not isinstance(d, int) or d <= 0 for d in dims):
             kwargs["overwrite_input_shape"] = [f"{name}:{','.join(str(d) for d in want)}"]
-    out_dir = Path(out_dir)
+    # absolute: _offline_sample_images runs onnx2tf in another working directory
+    onnx_path, out_dir, log = Path(onnx_path).resolve(), Path(out_dir).resolve(), Path(log).resolve()
     with quiet(log), _offline_sample_images(out_dir.parent):
         from ..keras_api import onnx2tf
 
@@ -200,7 +201,7 @@ def convert_onnx(onnx_path: Path, out_dir: Path, calibration: np.ndarray, input_
     `dense_as_conv`: rewrite a GlobalAveragePool -> Flatten -> Gemm head as a 1x1 conv first
     (see `rewrite.py`: keeps TFLite Micro bit-exact with LiteRT's reference kernels).
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()   # onnx2tf runs in a chdir (_offline_sample_images): no relative paths
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / LOG_FILE
     work = out_dir / "_saved_model"
